@@ -1,0 +1,84 @@
+"""Golden behaviour of the shared foundation: config validation, registry, atomic writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from benchmark.artifacts import atomic_dir, atomic_write_json, hash_json
+from benchmark.cli import main
+from benchmark.config import ConfigError, apply_overrides, check_number, from_dict, load_config
+from benchmark.registry import Registry, UnknownNameError
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    eta: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_number("Inner", "eta", self.eta, low=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    steps: int = 10
+    inner: Inner = dataclasses.field(default_factory=Inner)
+
+    def __post_init__(self) -> None:
+        check_number("Outer", "steps", self.steps, low=1, integer=True)
+
+
+def test_range_error_names_parameter_range_and_value() -> None:
+    with pytest.raises(ConfigError, match=r"The 'eta' parameter of Inner must be a float in the range \[0, inf\)\. Got -1 instead\."):
+        Inner(eta=-1)
+
+
+def test_unknown_key_suggests_closest() -> None:
+    with pytest.raises(ConfigError, match=r"Unknown configuration key 'inner.etaa'.*Did you mean 'eta'"):
+        from_dict(Outer, {"inner": {"etaa": 2}})
+
+
+def test_dotted_overrides_build_nested_config(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 5\n")
+    config = load_config(Outer, path, ["inner.eta=2.5"])
+    assert config == Outer(steps=5, inner=Inner(eta=2.5))
+    assert apply_overrides({"a": {"b": 1}}, ["a.c=[1, 2]"]) == {"a": {"b": 1, "c": [1, 2]}}
+
+
+def test_bool_is_not_an_int() -> None:
+    with pytest.raises(ConfigError):
+        Outer(steps=True)
+
+
+def test_registry_rejects_duplicates_and_suggests() -> None:
+    registry: Registry[int] = Registry("method")
+    registry.register("simpo", 1)
+    registry.register("dpo", 2)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("dpo", 3)
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'simpo'.*Available: dpo, simpo"):
+        registry.get("simppo")
+
+
+def test_atomic_json_and_dir_leave_nothing_on_failure(tmp_path) -> None:
+    target = tmp_path / "out.json"
+    atomic_write_json(target, {"b": 1, "a": 2})
+    assert json.loads(target.read_text()) == {"a": 2, "b": 1}
+    with pytest.raises(RuntimeError):
+        with atomic_dir(tmp_path / "art") as tmp:
+            (tmp / "half").write_text("x")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_hash_is_order_independent() -> None:
+    assert hash_json({"a": 1, "b": 2}) == hash_json({"b": 2, "a": 1})
+    assert hash_json({"a": 1}) != hash_json({"a": 2})
+
+
+def test_cli_help_exits_zero(capsys) -> None:
+    assert main([]) == 0
+    assert "grbench" in capsys.readouterr().out
