@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# CI passes GRBENCH_DATA as a path relative to the project root; make it absolute once so tests that change
+# directory or spawn subprocesses see the same data.
+if os.environ.get("GRBENCH_DATA"):
+    os.environ["GRBENCH_DATA"] = str(Path(os.environ["GRBENCH_DATA"]).resolve())
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

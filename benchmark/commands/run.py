@@ -1,0 +1,93 @@
+"""``grbench run``: the experiment suite (DESIGN.md section 9)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from benchmark.cli import add_data_options
+from benchmark.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+HELP = """\
+Run the experiment matrix of a profile, resumably, then render its tables.
+
+Profiles (see README for measured wall times):
+  smoke  synthetic data, xs model, every method and table (a couple of minutes; part of the tests)
+  quick  amazon18-scientific, size s, 1 seed, Table 1's eight methods, 1,000 test queries (~15 min, 2 cores)
+  full   every experiment (Table 1, Table 2, Figure 2, noise sweep, games), 3 seeds (many CPU hours)
+
+Every run is content-addressed by its resolved config: a finished run is never recomputed, and an interrupted
+suite continues where it stopped. Results go to RESULTS/<profile>/runs/<run_id>/ and tables to
+RESULTS/<profile>/tables/.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run the experiment suite (smoke | quick | full)", description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--profile", default="full", help="smoke, quick, full, or a profile YAML path (default: full)")
+    parser.add_argument("--only", default="", help="comma-separated experiments: table1,table2,fig2,noise,games")
+    parser.add_argument("--methods", default="", help="comma-separated methods to keep (default: all of the profile)")
+    parser.add_argument("--shard", default="1/1", help="run shard i of n (e.g. 2/4); results merge by run id")
+    parser.add_argument("--results", default="runs", help="results root directory (default: ./runs)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="dotted profile override, e.g. --set sft.steps=100 --set seeds=[0]")
+    parser.add_argument("--no-tables", action="store_true", help="do not render tables after the runs")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs that would execute and exit")
+    add_data_options(parser)
+    parser.set_defaults(func=run_command)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard must look like i/n with integers (e.g. 1/4). Got {text!r}.") from None
+    if not 1 <= index <= count:
+        raise ConfigError(f"--shard i/n needs 1 <= i <= n. Got {text!r}.")
+    return index, count
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from benchmark.methods import get_method
+    from benchmark.suite.matrix import expand, shard
+    from benchmark.suite.profiles import EXPERIMENTS, load_profile
+
+    profile = load_profile(args.profile, args.set)
+    only, methods = _names(args.only), _names(args.methods)
+    for name in only:
+        if name not in EXPERIMENTS:
+            raise ConfigError(f"--only: unknown experiment {name!r}. Available: {', '.join(EXPERIMENTS)}.")
+    for name in methods:
+        get_method(name)  # unknown names fail with suggestions
+    shard_spec = parse_shard(args.shard)
+    if args.dry_run:
+        for spec in shard(expand(profile, only, methods), *shard_spec):
+            print(f"{spec.run_id}\t{spec.dataset}\t{spec.model_size}\t{spec.variant}")
+        return 0
+
+    from benchmark.suite.runner import run_suite
+
+    summary = run_suite(profile, Path(args.results), only=only, methods=methods, shard_spec=shard_spec,
+                        data_dir=args.data_dir)
+    print(
+        f"profile {profile.name}: {summary.planned} runs planned, {summary.executed} executed, "
+        f"{summary.reused} reused from identical configs, {summary.skipped} already finished "
+        f"({summary.seconds:.0f} s); results in {summary.runs_dir}"
+    )
+    if not args.no_tables:
+        from benchmark.tables import render_all
+
+        out = Path(args.results) / profile.name / "tables"
+        written = render_all(Path(args.results) / profile.name, out)
+        print(f"tables: {len(written)} files in {out}")
+    return 0

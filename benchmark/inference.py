@@ -1,0 +1,73 @@
+"""Checkpoint -> ranked SIDs for a split's queries -> per-query metrics.
+
+Shared by ``grbench eval``, the experiment suite and the leaderboard export, so every model is decoded and
+scored by the same code: prompts from the query and the user's history SIDs, beam search (unconstrained by
+default, trie-constrained on request), SIDs decoded from the beams, metrics from ``benchmark.evaluation``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from benchmark.decoding import beam_search
+from benchmark.evaluation import EvalConfig, score_rankings
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Rankings:
+    """Decoded beams of every query, best first. ``sids[q][r]`` is None when beam r is ill-formed."""
+
+    query_ids: np.ndarray  # (Q,)
+    sids: list[list[tuple[int, ...] | None]]
+    scores: list[list[float]]
+    seconds: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format: query_id, rank (1-based), sid ("a-b-c", "" when ill-formed), score."""
+        rows = [
+            (int(qid), rank + 1, "-".join(map(str, sid)) if sid is not None else "", float(score))
+            for qid, sids, scores in zip(self.query_ids, self.sids, self.scores)
+            for rank, (sid, score) in enumerate(zip(sids, scores))
+        ]
+        return pd.DataFrame(rows, columns=["query_id", "rank", "sid", "score"])
+
+
+def select_queries(frame: pd.DataFrame, max_queries: int | None) -> pd.DataFrame:
+    """The evaluated queries: the split's first ``max_queries`` rows (splits are stored in seeded order)."""
+    return frame if max_queries is None else frame.iloc[:max_queries]
+
+
+def prompts_for(frame: pd.DataFrame, tokenizer, catalog) -> list[list[int]]:
+    return [
+        tokenizer.encode_prompt(query, [catalog.sid_of(int(item)) for item in history])
+        for query, history in zip(frame["query"], frame["history"])
+    ]
+
+
+def rank_queries(model, tokenizer, catalog, frame: pd.DataFrame, config: EvalConfig) -> Rankings:
+    """Beam-search every query of ``frame``; constrained decoding uses the catalog's prefix trie."""
+    start = time.perf_counter()
+    beams = beam_search(
+        model,
+        tokenizer,
+        prompts_for(frame, tokenizer, catalog),
+        beam_width=config.beam_width,
+        catalog=catalog if config.constrained else None,
+        batch_size=config.batch_size,
+    )
+    sids = [[tokenizer.decode_sid(b.token_ids) for b in query_beams] for query_beams in beams]
+    scores = [[float(b.score) for b in query_beams] for query_beams in beams]
+    return Rankings(frame["query_id"].to_numpy(), sids, scores, time.perf_counter() - start)
+
+
+def score_frame(rankings: Rankings, frame: pd.DataFrame, catalog, config: EvalConfig) -> dict[str, np.ndarray]:
+    relevant: Sequence[set[int]] = [set(map(int, r)) for r in frame["relevant"]]
+    return score_rankings(rankings.sids, relevant, catalog, config)

@@ -1,0 +1,72 @@
+"""The experiment matrix: every profile expands, configs are content-addressed, shards partition the work."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.config import ConfigError
+from benchmark.suite.matrix import TABLE1_METHODS, expand, shard
+from benchmark.suite.profiles import PROFILE_NAMES, load_profile
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_every_profile_loads_and_expands(name: str) -> None:
+    profile = load_profile(name)
+    specs = expand(profile)
+    assert specs, name
+    assert len({s.run_id for s in specs}) == len(specs)
+
+
+def test_table1_has_every_method_per_seed() -> None:
+    profile = load_profile("full")
+    specs = expand(profile, only=("table1",))
+    assert len(specs) == len(TABLE1_METHODS) * len(profile.seeds)
+    assert {s.method for s in specs} == set(TABLE1_METHODS)
+
+
+def test_shared_configs_have_one_compute_key() -> None:
+    """Table 1's size-s RAD-DPO run is Table 2's size-s row and Figure 2's 100% point: computed once."""
+    specs = expand(load_profile("full"))
+    rad = [s for s in specs if s.method == "raddpo" and s.seed == 0 and s.dataset == "amazon18-scientific"]
+    table1 = next(s for s in rad if s.experiment == "table1")
+    table2_s = next(s for s in rad if s.experiment == "table2" and s.model_size == "s")
+    fig2_full = next(s for s in rad if s.experiment == "fig2" and s.preference_fraction == 1.0)
+    assert table1.compute_key == table2_s.compute_key == fig2_full.compute_key
+    assert len({table1.run_id, table2_s.run_id, fig2_full.run_id}) == 3
+    table2_xs = next(s for s in rad if s.experiment == "table2" and s.model_size == "xs")
+    assert table2_xs.compute_key != table1.compute_key
+
+
+def test_methods_of_one_seed_share_the_sft_config() -> None:
+    specs = expand(load_profile("quick"), only=("table1",))
+    assert len({str(s.sft_config()) for s in specs}) == 1
+
+
+def test_noise_levels_change_the_data_config() -> None:
+    specs = expand(load_profile("full"), only=("noise",))
+    etas = {s.data["clicks"]["eta"] for s in specs}
+    assert etas == {0.0, 0.5, 1.0, 2.0}
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5])
+def test_shards_partition_the_matrix(count: int) -> None:
+    specs = expand(load_profile("full"))
+    parts = [shard(specs, i, count) for i in range(1, count + 1)]
+    ids = [s.run_id for part in parts for s in part]
+    assert sorted(ids) == sorted(s.run_id for s in specs)
+    # runs that share an SFT checkpoint land on the same shard
+    for part in parts:
+        keys = {str(s.sft_config()) for s in part}
+        others = {str(s.sft_config()) for p in parts if p is not part for s in p}
+        assert not keys & others
+
+
+def test_overrides_and_bad_profiles() -> None:
+    profile = load_profile("smoke", ["sft.steps=7", "seeds=[3]"])
+    assert profile.sft["steps"] == 7 and profile.seeds == (3,)
+    with pytest.raises(ConfigError, match="Unknown profile 'quik'.*Did you mean 'quick'"):
+        load_profile("quik")
+    with pytest.raises(ConfigError, match="experiments"):
+        load_profile("smoke", ["experiments=[tabel1]"])
+    with pytest.raises(ConfigError, match="Unknown configuration key 'fig2.fraction'"):
+        load_profile("smoke", ["fig2.fraction=[0.5]"])
