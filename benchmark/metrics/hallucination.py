@@ -19,7 +19,7 @@ def query_hallucination(valid: Sequence[bool], at: int | None = None) -> float:
     considered = valid if at is None else valid[:at]
     if len(considered) == 0:
         return 0.0
-    return float(sum(1 for ok in considered if not ok)) / len(considered)
+    return float(np.count_nonzero(~np.asarray(considered, dtype=bool))) / len(considered)
 
 
 def hallucination_rate(beam_valid: Sequence[Sequence[bool]], at: int | None = None) -> np.ndarray:
@@ -43,7 +43,8 @@ def hallucination_rate(beam_valid: Sequence[Sequence[bool]], at: int | None = No
     for q, valid in enumerate(beam_valid):
         if isinstance(valid, (str, bytes)) or not isinstance(valid, (Sequence, np.ndarray)):
             raise BenchmarkError(f"hallucination_rate: beam_valid[{q}] must be a sequence of bools, got {valid!r}.")
-        if not all(isinstance(ok, (bool, np.bool_)) for ok in valid):
+        flags = np.asarray(valid)
+        if flags.size and flags.dtype != np.bool_:  # 0/1 ints would pass silently as "valid"/"invalid"
             raise BenchmarkError(f"hallucination_rate: beam_valid[{q}] must hold only bools, got {list(valid)!r}.")
-        out[q] = query_hallucination(valid, at)
+        out[q] = query_hallucination(flags, at)
     return out

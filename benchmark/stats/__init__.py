@@ -1,0 +1,24 @@
+"""Significance statistics over per-query metric arrays (DESIGN.md section 7).
+
+Paired tests compare two systems on the same test queries; randomness comes only from an explicit
+``numpy.random.Generator`` seeded by the caller, so identical inputs and seed give identical p-values.
+"""
+
+from benchmark.stats.bootstrap import ConfidenceInterval, bootstrap_ci
+from benchmark.stats.multiple import holm
+from benchmark.stats.parametric import PairedTestResult, paired_t_test, wilcoxon_test
+from benchmark.stats.permutation import PermutationResult, paired_permutation_test
+from benchmark.stats.seeds import SeedSummary, seed_summary
+
+__all__ = [
+    "ConfidenceInterval",
+    "PairedTestResult",
+    "PermutationResult",
+    "SeedSummary",
+    "bootstrap_ci",
+    "holm",
+    "paired_permutation_test",
+    "paired_t_test",
+    "seed_summary",
+    "wilcoxon_test",
+]
