@@ -1,0 +1,135 @@
+"""``grbench eval`` (decode + score a checkpoint) and ``grbench compare`` (paired tests between two runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmark.cli import add_data_options
+from benchmark.config import apply_overrides, from_dict
+from benchmark.errors import BenchmarkError, ConfigError
+
+EVAL_HELP = """\
+Beam-search a checkpoint over a split's queries and write per-query rankings and metrics.
+
+The checkpoint must come from `grbench train` (or the suite) on the same data split and SID catalog: the
+hashes stored beside it are checked against the dataset rebuilt here, and a mismatch is refused.
+Output: RESULTS/eval/runs/<run_id>/ with run.json, per_query.parquet (one column per metric) and
+rankings.parquet (query_id, rank, sid, score). Decoding is unconstrained by default, so hallucinated SIDs
+are measurable; --constrained restricts beams to valid SIDs with the catalog's prefix trie (hallucination 0).
+"""
+
+COMPARE_HELP = """\
+Paired significance tests between two evaluated runs on their common queries: a seeded two-sided
+paired permutation (sign-flip) test, a paired t-test and a Wilcoxon signed-rank test per metric, with Holm
+correction across the metrics compared, and a bootstrap 95% confidence interval of the mean difference.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval", help="decode and score a checkpoint on the test split",
+                                   description=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", help="a training output directory or a save_pretrained directory")
+    parser.add_argument("--dataset", required=True, help="dataset the checkpoint was trained on")
+    parser.add_argument("--split", choices=("test", "valid"), default="test", help="split to evaluate (default test)")
+    parser.add_argument("--constrained", action="store_true", help="trie-constrained beam search (only valid SIDs)")
+    parser.add_argument("--beam-width", type=int, default=128, help="beams per query (default 128, the paper's)")
+    parser.add_argument("--max-queries", type=int, default=None, help="evaluate the first N queries of the split")
+    parser.add_argument("--batch-size", type=int, default=8, help="queries decoded together (default 8)")
+    parser.add_argument("--results", default="runs", help="results root (default ./runs); writes RESULTS/eval/runs/")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="data/SID settings the checkpoint was built with, e.g. data.clicks.eta=2")
+    add_data_options(parser)
+    parser.set_defaults(func=run_eval)
+
+    compare = subparsers.add_parser("compare", help="paired significance tests between two evaluated runs",
+                                    description=COMPARE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    compare.add_argument("run_a", help="run directory (holding run.json and per_query.parquet)")
+    compare.add_argument("run_b", help="run directory to compare against")
+    compare.add_argument("--metrics", default="sid_recall@64,sid_mrr,item_recall@100,item_mrr,halluc",
+                         help="comma-separated metrics to test")
+    compare.add_argument("--resamples", type=int, default=10000, help="permutation / bootstrap resamples")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the permutation and bootstrap generators")
+    compare.set_defaults(func=run_compare)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from benchmark.artifacts import hash_json
+    from benchmark.data import DataConfig, build_dataset
+    from benchmark.evaluation import EvalConfig
+    from benchmark.inference import rank_queries, score_frame, select_queries
+    from benchmark.model import SidTokenizer
+    from benchmark.results import RunRecord, write_run
+    from benchmark.sids import SidConfig, build_sids
+    from benchmark.training import check_metadata, load_checkpoint, read_metadata, resolve_model_dir
+
+    sections = apply_overrides({}, args.overrides)
+    unknown = [k for k in sections if k not in ("data", "sids")]
+    if unknown:
+        raise ConfigError(f"--set {unknown[0]}...: only data.* and sids.* settings apply to eval.")
+    model_dir = resolve_model_dir(args.checkpoint)
+    dataset = build_dataset(args.dataset, from_dict(DataConfig, sections.get("data")), data_dir=args.data_dir)
+    catalog = build_sids(dataset, from_dict(SidConfig, sections.get("sids")))
+    hashes = {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
+    check_metadata(model_dir, hashes)
+    meta = read_metadata(model_dir)
+    config = EvalConfig(beam_width=args.beam_width, constrained=args.constrained, max_queries=args.max_queries,
+                        batch_size=args.batch_size)
+    frame = select_queries(getattr(dataset, args.split), config.max_queries)
+    tokenizer = SidTokenizer.from_pretrained(model_dir)
+    rankings = rank_queries(load_checkpoint(model_dir), tokenizer, catalog, frame, config)
+    per_query = score_frame(rankings, frame, catalog, config)
+
+    identity = {"checkpoint": str(model_dir.resolve()), "split": args.split, "dataset": args.dataset,
+                "data": sections.get("data", {}), "sids": sections.get("sids", {}), "eval": vars(config)}
+    mode = "constrained" if config.constrained else "unconstrained"
+    run_id = f"eval-{meta.get('method', 'model')}-{mode}-{hash_json(identity, 10)}"
+    record = RunRecord(
+        run_id=run_id, compute_key=hash_json(identity), experiment="custom", profile="eval",
+        method=str(meta.get("method", "unknown")), seed=int(meta.get("seed", 0)), dataset=args.dataset,
+        model_size=str(meta.get("model_size", "unknown")), variant={"decoding": mode, "split": args.split},
+        config=identity, hashes={**hashes, "test_hash": dataset.test_hash, "sft_checkpoint_hash": None},
+        budget={"optimizer_steps": int(meta.get("step", 0)), "batch_size": int(meta.get("batch_size", 0)),
+                "examples_seen": int(meta.get("examples_seen", 0)), "tokens": int(meta.get("tokens", 0)),
+                "flops": float(meta.get("flops", 0.0)), "train_seconds": 0.0, "eval_seconds": rankings.seconds},
+    )
+    out = Path(args.results) / "eval" / "runs" / run_id
+    write_run(out, record, frame["query_id"].to_numpy(), per_query, rankings.to_frame(), overwrite=True)
+    means = {name: float(values.mean()) for name, values in per_query.items()}
+    sys.stdout.write(f"{len(frame)} queries, beam {config.beam_width}, {mode}, {rankings.seconds:.1f} s -> {out}\n")
+    for name in sorted(means):
+        sys.stdout.write(f"  {name:<18} {means[name]:.4f}\n")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from benchmark.results import load_run
+    from benchmark.stats import bootstrap_ci, holm, paired_permutation_test, paired_t_test, wilcoxon_test
+
+    runs = [load_run(path) for path in (args.run_a, args.run_b)]
+    frames = [run.per_query().set_index("query_id") for run in runs]
+    common = frames[0].index.intersection(frames[1].index)
+    if common.empty:
+        raise BenchmarkError(f"{args.run_a} and {args.run_b} share no query ids: they were not evaluated on the same split.")
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    for metric in metrics:
+        for frame, path in zip(frames, (args.run_a, args.run_b)):
+            if metric not in frame.columns:
+                raise BenchmarkError(f"{path} has no metric {metric!r}. Available: {', '.join(frame.columns)}.")
+    rows = []
+    for metric in metrics:
+        a, b = (frame.loc[common, metric].to_numpy() for frame in frames)
+        perm = paired_permutation_test(a, b, n_resamples=args.resamples, seed=args.seed)
+        ci = bootstrap_ci(a, b, n_resamples=args.resamples, seed=args.seed)
+        rows.append((metric, a.mean(), b.mean(), perm.pvalue, paired_t_test(a, b).pvalue,
+                     wilcoxon_test(a, b).pvalue, ci.low, ci.high))
+    adjusted = holm([row[3] for row in rows])
+    names = [f"{r.result.method} ({Path(p).name})" for r, p in zip(runs, (args.run_a, args.run_b))]
+    sys.stdout.write(f"A = {names[0]}\nB = {names[1]}\n{len(common)} paired queries, seed {args.seed}\n")
+    sys.stdout.write(f"{'metric':<16} {'A':>8} {'B':>8} {'perm p':>9} {'Holm p':>9} {'t p':>9} {'Wilcoxon p':>11}  95% CI (A-B)\n")
+    for row, p_holm in zip(rows, adjusted):
+        metric, mean_a, mean_b, p_perm, p_t, p_w, low, high = row
+        sys.stdout.write(f"{metric:<16} {mean_a:8.4f} {mean_b:8.4f} {p_perm:9.4g} {p_holm:9.4g} {p_t:9.4g} "
+                         f"{p_w:11.4g}  [{low:+.4f}, {high:+.4f}]\n")
+    return 0
