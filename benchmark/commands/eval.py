@@ -73,7 +73,8 @@ def run_eval(args: argparse.Namespace) -> int:
     catalog = build_sids(dataset, from_dict(SidConfig, sections.get("sids")))
     hashes = {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
     check_metadata(model_dir, hashes)
-    meta = read_metadata(model_dir)
+    training = read_metadata(model_dir).get("training", {})
+    train_config = training.get("train_config", {})
     config = EvalConfig(beam_width=args.beam_width, constrained=args.constrained, max_queries=args.max_queries,
                         batch_size=args.batch_size)
     frame = select_queries(getattr(dataset, args.split), config.max_queries)
@@ -84,15 +85,16 @@ def run_eval(args: argparse.Namespace) -> int:
     identity = {"checkpoint": str(model_dir.resolve()), "split": args.split, "dataset": args.dataset,
                 "data": sections.get("data", {}), "sids": sections.get("sids", {}), "eval": vars(config)}
     mode = "constrained" if config.constrained else "unconstrained"
-    run_id = f"eval-{meta.get('method', 'model')}-{mode}-{hash_json(identity, 10)}"
+    run_id = f"eval-{training.get('method', 'model')}-{mode}-{hash_json(identity, 10)}"
     record = RunRecord(
         run_id=run_id, compute_key=hash_json(identity), experiment="custom", profile="eval",
-        method=str(meta.get("method", "unknown")), seed=int(meta.get("seed", 0)), dataset=args.dataset,
-        model_size=str(meta.get("model_size", "unknown")), variant={"decoding": mode, "split": args.split},
+        method=str(training.get("method", "unknown")), seed=int(train_config.get("seed", 0)),
+        dataset=args.dataset, model_size=str(read_metadata(model_dir).get("model_size", "unknown")),
+        variant={"decoding": mode, "split": args.split},
         config=identity, hashes={**hashes, "test_hash": dataset.test_hash, "sft_checkpoint_hash": None},
-        budget={"optimizer_steps": int(meta.get("step", 0)), "batch_size": int(meta.get("batch_size", 0)),
-                "examples_seen": int(meta.get("examples_seen", 0)), "tokens": int(meta.get("tokens", 0)),
-                "flops": float(meta.get("flops", 0.0)), "train_seconds": 0.0, "eval_seconds": rankings.seconds},
+        budget={"optimizer_steps": int(training.get("step", 0)), "batch_size": int(train_config.get("batch_size", 0)),
+                "examples_seen": int(training.get("examples_seen", 0)), "tokens": int(training.get("tokens", 0)),
+                "flops": 0.0, "train_seconds": 0.0, "eval_seconds": rankings.seconds},
     )
     out = Path(args.results) / "eval" / "runs" / run_id
     write_run(out, record, frame["query_id"].to_numpy(), per_query, rankings.to_frame(), overwrite=True)

@@ -38,6 +38,7 @@ class RunSpec:
     sft: dict
     preference: dict
     eval: dict
+    method_config: dict = dataclasses.field(default_factory=dict)
     preference_fraction: float = 1.0
     variant: dict = dataclasses.field(default_factory=dict)
 
@@ -52,6 +53,7 @@ class RunSpec:
             "model": self.model,
             "sft": self.sft,
             "preference": self.preference,
+            "method_config": self.method_config,
             "preference_fraction": self.preference_fraction,
             "eval": self.eval,
         }
@@ -95,6 +97,7 @@ def _spec(profile: Profile, experiment: str, method: str, seed: int, **changes: 
         sft=dict(profile.sft),
         preference=dict(profile.preference),
         eval=dict(profile.eval),
+        method_config=dict(profile.methods.get(method, {})),
     )
     return dataclasses.replace(spec, **changes)
 

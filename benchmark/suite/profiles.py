@@ -79,6 +79,8 @@ class Profile:
     sft: dict = dataclasses.field(default_factory=dict)
     preference: dict = dataclasses.field(default_factory=dict)
     eval: dict = dataclasses.field(default_factory=dict)
+    # Per-method config overrides, e.g. {raddpo: {beta: 2.0}}; validated by each method's config class.
+    methods: dict = dataclasses.field(default_factory=dict)
     table2: Table2Settings = dataclasses.field(default_factory=Table2Settings)
     fig2: Fig2Settings = dataclasses.field(default_factory=Fig2Settings)
     noise: NoiseSettings = dataclasses.field(default_factory=NoiseSettings)

@@ -93,17 +93,16 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
         variant=spec.variant,
         config={
             **spec.compute_config(),
-            "method_config": to_dict(trained.method_config),
             "eval": to_dict(eval_config),
         },
         hashes={**prepared.hashes, "sft_checkpoint_hash": sft_dir.name},
         budget={
             "optimizer_steps": trained.steps,
-            "batch_size": trained.batch_size,
+            "batch_size": int(spec.preference["batch_size"]),
             "examples_seen": trained.examples_seen,
             "tokens": trained.tokens,
             "flops": trained.flops,
-            "train_seconds": trained.seconds,
+            "train_seconds": trained.wall_seconds,
             "eval_seconds": rankings.seconds,
         },
     )

@@ -59,6 +59,12 @@ def prepare(spec: RunSpec, data_dir: str | None) -> Prepared:
     )
 
 
+def _metadata(spec: RunSpec, prepared: Prepared) -> dict:
+    """Provenance stored beside each checkpoint: what `grbench eval` checks and reports."""
+    return {**prepared.hashes, "dataset": spec.dataset, "model_size": spec.model_size,
+            "data": spec.data, "sids": spec.sids}
+
+
 def _train_config(settings: dict, seed: int, steps_scale: float = 1.0) -> TrainConfig:
     settings = dict(settings)
     if steps_scale != 1.0:
@@ -82,7 +88,7 @@ def sft_checkpoint(spec: RunSpec, prepared: Prepared) -> Path:
         examples=examples,
         config=_train_config(spec.sft, spec.seed),
         out_dir=out,
-        metadata=prepared.hashes,
+        metadata=_metadata(spec, prepared),
     )
     return result.checkpoint_dir
 
@@ -103,12 +109,12 @@ def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
     return train(
         method=method,
-        method_config=method.config_cls(),
+        method_config=from_dict(method.config_cls, spec.method_config),
         model=load_checkpoint(sft_dir),
         tokenizer=prepared.tokenizer,
         examples=examples,
         config=_train_config(spec.preference, spec.seed, spec.preference_fraction),
         out_dir=out,
         reference_model=reference,
-        metadata=prepared.hashes,
+        metadata=_metadata(spec, prepared),
     )

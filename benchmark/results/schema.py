@@ -1,0 +1,209 @@
+"""The run-result record: one finished (method, seed, config) run, as stored in ``run.json``.
+
+The JSON form is defined by ``results/schema/run.schema.json`` (JSON Schema draft 2020-12), which is the one
+source of truth; the dataclasses here are its typed Python view. ``RunRecord`` is what the experiment suite
+knows before scoring (identity, config, hashes, budget); ``RunResult`` is the stored record: that plus
+provenance, the schema version and what the writer derives from the per-query arrays (``n_queries``, metric
+means, file names).
+
+Layout of a stored run (fixed)::
+
+    <results_root>/<profile>/runs/<run_id>/run.json
+    <results_root>/<profile>/runs/<run_id>/per_query.parquet   query_id int64 + one float64 column per metric
+    <results_root>/<profile>/runs/<run_id>/rankings.parquet    optional: query_id, rank, sid ("a-b-c"), score
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from benchmark.errors import BenchmarkError, DataError
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "results" / "schema" / "run.schema.json"
+
+EXPERIMENTS = ("table1", "table2", "fig2", "noise", "games", "custom")
+
+# The standard metric set (ARCHITECTURE.md, "Metrics and evaluation"), in report order. The schema accepts
+# any K for the recall/hit families because K values are evaluation configuration.
+METRIC_NAMES = (
+    "halluc",
+    "halluc@1",
+    "item_recall@10",
+    "item_recall@100",
+    "item_recall@500",
+    "item_hit@10",
+    "item_hit@100",
+    "item_hit@500",
+    "item_mrr",
+    "sid_recall@8",
+    "sid_recall@64",
+    "sid_recall@128",
+    "sid_hit@8",
+    "sid_hit@64",
+    "sid_hit@128",
+    "sid_mrr",
+)
+METRIC_PATTERN = re.compile(r"^(halluc|halluc@1|item_mrr|sid_mrr|(item|sid)_(recall|hit)@[1-9][0-9]*)$")
+LOWER_IS_BETTER = frozenset({"halluc", "halluc@1"})
+
+RUN_FILE = "run.json"
+PER_QUERY_FILE = "per_query.parquet"
+RANKINGS_FILE = "rankings.parquet"
+RUNS_DIR = "runs"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # profiles and run ids: safe directory names
+SID_PATTERN = re.compile(r"^([0-9]+(-[0-9]+)*)?$")  # "" = ill-formed beam
+RANKING_COLUMNS = ("query_id", "rank", "sid", "score")
+
+
+class RunValidationError(BenchmarkError, ValueError):
+    """A run record or its per-query arrays break the schema; nothing was written."""
+
+
+def metric_sort_key(name: str) -> tuple[int, str, int]:
+    """Report order: the standard names first in METRIC_NAMES order, then other K values by family and K."""
+    if name in METRIC_NAMES:
+        return (0, "", METRIC_NAMES.index(name))
+    family, _, k = name.partition("@")
+    return (1, family, int(k) if k.isdigit() else 0)
+
+
+@functools.lru_cache(maxsize=1)
+def json_schema() -> dict[str, Any]:
+    """The run JSON Schema (``results/schema/run.schema.json``)."""
+    try:
+        return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError(f"The run JSON Schema {SCHEMA_PATH} is missing from this checkout.") from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(record: dict[str, Any]) -> list[str]:
+    """Every violation of the run JSON Schema in ``record``, as "at 'a.b': message" lines, in a stable order."""
+    errors = sorted(_validator().iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    lines = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+        lines.append(f"at {where!r}: {error.message}")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------- records
+@dataclasses.dataclass(frozen=True)
+class Hardware:
+    cpu: str
+    cores: int
+    gpu: str | None
+    platform: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Hashes:
+    """Content hashes tying a run to its data split, test queries, SID catalog and SFT starting point."""
+
+    split_hash: str
+    test_hash: str
+    catalog_hash: str
+    sft_checkpoint_hash: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """Compute actually used: identical across the methods compared (DESIGN.md section 5)."""
+
+    optimizer_steps: int
+    batch_size: int
+    examples_seen: int
+    tokens: int
+    flops: float
+    train_seconds: float
+    eval_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """What the caller of ``write_run`` supplies: everything in run.json except what the writer derives.
+
+    ``hashes`` and ``budget`` may be ``Hashes`` / ``Budget`` or plain mappings with the same keys.
+    ``code_revision``, ``packages`` and ``hardware`` left as None are recorded by the writer from the machine
+    it runs on (``benchmark.results.provenance``); a copied run keeps those of the run it was copied from.
+    """
+
+    run_id: str
+    compute_key: str
+    experiment: str
+    profile: str
+    method: str
+    seed: int
+    dataset: str
+    model_size: str
+    variant: dict[str, Any]
+    config: dict[str, Any]
+    hashes: Hashes | dict[str, Any]
+    budget: Budget | dict[str, Any]
+    code_revision: str | None = None
+    packages: dict[str, str] | None = None
+    hardware: Hardware | dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            f.name: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+            for f in dataclasses.fields(self)
+            for v in [getattr(self, f.name)]
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """A stored, validated run (the typed view of run.json). ``metrics`` holds means over queries only."""
+
+    schema_version: int
+    run_id: str
+    compute_key: str
+    experiment: str
+    profile: str
+    method: str
+    seed: int
+    dataset: str
+    model_size: str
+    variant: dict[str, Any]
+    code_revision: str
+    packages: dict[str, str]
+    hardware: Hardware
+    config: dict[str, Any]
+    hashes: Hashes
+    budget: Budget
+    n_queries: int
+    metrics: dict[str, float]
+    files: dict[str, str]
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> RunResult:
+        """Build from a run.json mapping that already passed ``schema_errors``."""
+        data = dict(record)
+        data["hardware"] = Hardware(**data["hardware"])
+        data["hashes"] = Hashes(**data["hashes"])
+        data["budget"] = Budget(**data["budget"])
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_record(self, **changes: Any) -> RunRecord:
+        """The writer input that reproduces this run (provenance kept), with ``changes`` applied."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(RunRecord)}
+        fields.update(changes)
+        return RunRecord(**fields)

@@ -1,0 +1,251 @@
+"""The one function that writes a run directory, and the helpers the resumable suite builds on it.
+
+``write_run`` takes the run's identity, config, hashes and budget (``RunRecord``) and its per-query metric
+arrays, derives the metric means itself (callers never pass means, so run.json cannot disagree with the
+per-query file), records provenance, validates the whole record against ``results/schema/run.schema.json``
+and only then writes ``run.json``, ``per_query.parquet`` and the optional ``rankings.parquet`` into a
+temporary directory that is renamed into place (``benchmark.artifacts.atomic_dir``). A reader therefore sees
+a complete run or none: the presence of ``runs/<run_id>/run.json`` is the suite's "finished" marker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchmark.artifacts import atomic_dir, atomic_write_json, canonical_json
+from benchmark.errors import BenchmarkError
+from benchmark.results import provenance
+from benchmark.results.reader import load_run, run_dirs_in
+from benchmark.results.schema import (
+    METRIC_PATTERN,
+    NAME_PATTERN,
+    PER_QUERY_FILE,
+    RANKING_COLUMNS,
+    RANKINGS_FILE,
+    RUN_FILE,
+    RUNS_DIR,
+    SCHEMA_VERSION,
+    SID_PATTERN,
+    RunRecord,
+    RunValidationError,
+    metric_sort_key,
+    schema_errors,
+)
+
+log = logging.getLogger(__name__)
+
+# zstd keeps committed per-query files and rankings small (the repository must stay well under 50 MB).
+PARQUET_COMPRESSION = "zstd"
+
+
+class RunExistsError(BenchmarkError):
+    """A finished run with this id is already stored; finished runs are never silently replaced."""
+
+
+def run_dir(results_root: Path | str, profile: str, run_id: str) -> Path:
+    """``<results_root>/<profile>/runs/<run_id>``: the fixed place of a run."""
+    for name, value in (("profile", profile), ("run_id", run_id)):
+        if not isinstance(value, str) or not NAME_PATTERN.match(value):
+            raise RunValidationError(
+                f"The {name!r} parameter of run_dir must be a name matching {NAME_PATTERN.pattern}. "
+                f"Got {value!r} instead."
+            )
+    return Path(results_root) / profile / RUNS_DIR / run_id
+
+
+def write_run(
+    path: Path | str,
+    record: RunRecord,
+    query_ids: Any,
+    per_query: Mapping[str, Any],
+    rankings: pd.DataFrame | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Validate and atomically write one run directory; return its path.
+
+    Args:
+        path: the run directory, ``<results_root>/<profile>/runs/<run_id>`` (see ``run_dir``); its name must
+            equal ``record.run_id``.
+        record: identity, resolved config, hashes and budget. Provenance fields left None are recorded here.
+        query_ids: (Q,) distinct ints, the test queries scored.
+        per_query: metric name -> (Q,) finite floats aligned with ``query_ids``.
+        rankings: optional DataFrame with columns query_id, rank (1-based), sid ("a-b-c", "" when the beam was
+            ill-formed), score; every query_id must be one of ``query_ids``.
+        overwrite: replace an existing run with the same id (default: refuse).
+
+    Raises:
+        RunValidationError: the record, the arrays or the rankings break the schema. Nothing is written.
+        RunExistsError: the run is already stored and ``overwrite`` is False.
+    """
+    path = Path(path)
+    if not isinstance(record, RunRecord):
+        raise RunValidationError(f"write_run needs a RunRecord, got {type(record).__name__}.")
+    if path.name != record.run_id:
+        raise RunValidationError(
+            f"A run directory is named by its run_id: got directory {path.name!r} for run_id {record.run_id!r}."
+        )
+    ids, arrays = _validate_per_query(query_ids, per_query)
+    order = np.argsort(ids, kind="stable")  # stored sorted by query_id: an order that depends on content only
+    ids = ids[order]
+    arrays = {name: values[order] for name, values in arrays.items()}
+    ranking_table = None if rankings is None else _validate_rankings(rankings, set(ids.tolist()))
+
+    files = {"per_query": PER_QUERY_FILE}
+    if ranking_table is not None:
+        files["rankings"] = RANKINGS_FILE
+    data = _with_provenance(record).to_dict()
+    data.update(
+        schema_version=SCHEMA_VERSION,
+        n_queries=int(ids.size),
+        # The mean of the stored (sorted) array: exactly what the reader recomputes from the parquet file.
+        metrics={name: float(np.mean(values)) for name, values in arrays.items()},
+        files=files,
+    )
+    data = _to_plain_json(data)
+    errors = schema_errors(data)
+    if errors:
+        raise RunValidationError(
+            f"Run {data.get('run_id')!r} does not match the run schema; nothing was written:\n  " + "\n  ".join(errors)
+        )
+    if (path / RUN_FILE).exists() and not overwrite:
+        raise RunExistsError(f"Run {record.run_id} is already stored at {path}; pass overwrite=True to replace it.")
+
+    with atomic_dir(path) as tmp:
+        columns = {"query_id": pa.array(ids, type=pa.int64())}
+        for name in sorted(arrays, key=metric_sort_key):
+            columns[name] = pa.array(arrays[name], type=pa.float64())
+        pq.write_table(pa.table(columns), tmp / PER_QUERY_FILE, compression=PARQUET_COMPRESSION)
+        if ranking_table is not None:
+            pq.write_table(ranking_table, tmp / RANKINGS_FILE, compression=PARQUET_COMPRESSION)
+        atomic_write_json(tmp / RUN_FILE, data)
+    log.info("wrote run %s (%s, %s, seed %d) to %s", record.run_id, record.experiment, record.method, record.seed, path)
+    return path
+
+
+def finished_runs(runs_dir: Path | str) -> dict[str, str]:
+    """run_id -> compute_key of every finished run under ``runs_dir`` (``<results_root>/<profile>/runs``).
+
+    Only run.json is read (and schema-checked): this is the suite's cheap "what is done" scan.
+    """
+    return {p.name: load_run(p).result.compute_key for p in run_dirs_in(runs_dir)}
+
+
+def copy_run_as(
+    source: Path | str, target: Path | str, experiment: str, variant: Mapping[str, Any], run_id: str
+) -> Path:
+    """File a finished run under another experiment without recomputing it.
+
+    A configuration shared by two experiments (Table 1's RAD-DPO row is also Figure 2's 100% point) is run
+    once; this writes its per-query metrics and rankings, unchanged, as a new run ``run_id`` of
+    ``experiment`` with ``variant`` (through ``write_run``, so the copy is validated and atomic). Provenance,
+    config, hashes, budget and compute_key are those of the source.
+    """
+    stored = load_run(source)
+    frame = stored.per_query()
+    record = stored.result.to_record(experiment=experiment, variant=dict(variant), run_id=run_id)
+    per_query = {name: frame[name].to_numpy() for name in frame.columns if name != "query_id"}
+    return write_run(target, record, frame["query_id"].to_numpy(), per_query, stored.rankings())
+
+
+def _with_provenance(record: RunRecord) -> RunRecord:
+    changes: dict[str, Any] = {}
+    if record.code_revision is None:
+        changes["code_revision"] = provenance.code_revision()
+    if record.packages is None:
+        changes["packages"] = provenance.package_versions()
+    if record.hardware is None:
+        changes["hardware"] = provenance.hardware()
+    return dataclasses.replace(record, **changes) if changes else record
+
+
+def _to_plain_json(data: dict[str, Any]) -> dict[str, Any]:
+    """Round-trip through JSON so numpy scalars, tuples and paths are validated as they will be stored."""
+
+    def reject(constant: str) -> Any:
+        raise RunValidationError(f"Run {data.get('run_id')!r} holds a non-finite number ({constant}).")
+
+    try:
+        text = canonical_json(data)
+    except TypeError as exc:
+        raise RunValidationError(f"Run {data.get('run_id')!r} is not JSON-serialisable: {exc}") from exc
+    return json.loads(text, parse_constant=reject)
+
+
+def _validate_per_query(query_ids: Any, per_query: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    ids = np.asarray(query_ids)
+    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise RunValidationError(
+            f"The 'query_ids' parameter of write_run must be a non-empty 1-D array of ints. "
+            f"Got shape {ids.shape} and dtype {ids.dtype} instead."
+        )
+    ids = ids.astype(np.int64)
+    unique, counts = np.unique(ids, return_counts=True)
+    if unique.size != ids.size:
+        raise RunValidationError(f"query_ids must be distinct; repeated: {unique[counts > 1][:5].tolist()}.")
+    if not isinstance(per_query, Mapping) or not per_query:
+        raise RunValidationError("The 'per_query' parameter of write_run must be a non-empty mapping name -> array.")
+    arrays: dict[str, np.ndarray] = {}
+    for name, raw in per_query.items():
+        if not isinstance(name, str) or not METRIC_PATTERN.match(name):
+            raise RunValidationError(f"Unknown metric name {name!r}; metric names must match {METRIC_PATTERN.pattern}.")
+        try:
+            values = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise RunValidationError(f"Per-query values of {name!r} are not numbers: {exc}") from exc
+        if values.ndim != 1 or values.size != ids.size:
+            raise RunValidationError(
+                f"Per-query array {name!r} must have one value per query: shape ({ids.size},) expected, "
+                f"got {values.shape}."
+            )
+        if not np.all(np.isfinite(values)):
+            raise RunValidationError(f"Per-query array {name!r} holds NaN or infinite values.")
+        arrays[name] = values
+    return ids, arrays
+
+
+def _validate_rankings(rankings: pd.DataFrame, query_ids: set[int]) -> pa.Table:
+    if not isinstance(rankings, pd.DataFrame) or tuple(rankings.columns) != RANKING_COLUMNS:
+        got = list(rankings.columns) if isinstance(rankings, pd.DataFrame) else type(rankings).__name__
+        raise RunValidationError(f"rankings must be a DataFrame with columns {list(RANKING_COLUMNS)}; got {got}.")
+    frame = rankings.reset_index(drop=True)
+    for column in ("query_id", "rank"):
+        if not pd.api.types.is_integer_dtype(frame[column]):
+            raise RunValidationError(f"rankings column {column!r} must hold ints; got dtype {frame[column].dtype}.")
+    if not pd.api.types.is_numeric_dtype(frame["score"]) or pd.api.types.is_bool_dtype(frame["score"]):
+        raise RunValidationError(f"rankings column 'score' must hold floats; got dtype {frame['score'].dtype}.")
+    if (frame["rank"] < 1).any():
+        raise RunValidationError("rankings 'rank' values start at 1.")
+    unknown = sorted(set(frame["query_id"].tolist()) - query_ids)
+    if unknown:
+        raise RunValidationError(f"rankings name query ids not in the run's queries: {unknown[:5]}.")
+    if frame.duplicated(["query_id", "rank"]).any():
+        raise RunValidationError("rankings repeat a (query_id, rank) pair.")
+    bad = [s for s in frame["sid"].tolist() if not isinstance(s, str) or not SID_PATTERN.match(s)]
+    if bad:
+        raise RunValidationError(
+            f"rankings 'sid' values must be codes joined by '-' (\"\" for an ill-formed beam); got {bad[0]!r}."
+        )
+    # -inf is a legitimate beam score (a continuation the trie masks out); NaN and +inf are not.
+    if any(math.isnan(s) or s == math.inf for s in frame["score"].tolist()):
+        raise RunValidationError("rankings 'score' holds NaN or +inf values.")
+    frame = frame.sort_values(["query_id", "rank"], kind="stable")
+    return pa.table(
+        {
+            "query_id": pa.array(frame["query_id"].to_numpy(), type=pa.int64()),
+            "rank": pa.array(frame["rank"].to_numpy(), type=pa.int32()),
+            "sid": pa.array(frame["sid"].tolist(), type=pa.string()),
+            "score": pa.array(frame["score"].to_numpy(dtype=np.float64), type=pa.float64()),
+        }
+    )

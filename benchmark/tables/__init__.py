@@ -1,0 +1,189 @@
+"""The paper's tables and figures as pure functions of stored results (DESIGN.md section 8).
+
+``render_all(results_dir, out_dir)`` reads every finished run of one profile directory
+(``<results_root>/<profile>``, holding ``runs/``), builds each table whose experiment has runs and writes
+``<out_dir>/<name>.md``, ``.tex``, ``.csv`` (and ``fig2.png``) plus an index ``<out_dir>/README.md``. Nothing
+else is read: no training, no clock, no machine state, so a rerun on the same runs is byte-identical.
+
+    table1  methods + RAD-DPO ablations (experiment table1), with the paper's Table 1 alongside
+    table2  model-size ladder x {SFT, DPO, RAD-DPO} (table2), with the paper's Table 2 alongside
+    fig2    preference-data fraction -> relative improvement over SFT (fig2), PNG + table
+    noise   click-noise sweep (noise), beyond the paper
+    games   Table 1 layout on amazon18-games (games)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from benchmark.artifacts import atomic_write_bytes, atomic_write_text
+from benchmark.results import load_runs
+from benchmark.tables.collect import ExperimentRuns
+from benchmark.tables.fig2 import build_fig2, render_fig2_png
+from benchmark.tables.games import build_games
+from benchmark.tables.markers import SignificanceConfig
+from benchmark.tables.noise import build_noise
+from benchmark.tables.paper import paper_table1, paper_table2
+from benchmark.tables.render import Cell, Column, Row, Table, to_csv, to_latex, to_markdown
+from benchmark.tables.table1 import build_table1
+from benchmark.tables.table2 import build_table2
+
+log = logging.getLogger(__name__)
+
+TABLE_NAMES = ("table1", "table2", "fig2", "noise", "games")
+OUTPUT_SUFFIXES = (".md", ".tex", ".csv", ".png")
+INDEX = "README.md"
+
+__all__ = [
+    "TABLE_NAMES",
+    "Cell",
+    "Column",
+    "Rendered",
+    "RenderSummary",
+    "Row",
+    "SignificanceConfig",
+    "Table",
+    "build_table",
+    "render_all",
+    "to_csv",
+    "to_latex",
+    "to_markdown",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    name: str
+    title: str
+    files: tuple[str, ...]
+    runs: int
+    methods: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderSummary:
+    out_dir: Path
+    rendered: tuple[Rendered, ...]
+    skipped: tuple[tuple[str, str], ...]  # (table, reason)
+    n_runs: int
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file written, relative to ``out_dir`` (the index README.md last; none when nothing rendered)."""
+        names = tuple(f for item in self.rendered for f in item.files)
+        return (*names, INDEX) if names else ()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def build_table(
+    name: str, experiment: ExperimentRuns, significance: SignificanceConfig, paper_dir: Path | None = None
+) -> Table:
+    """Build table ``name`` from the runs of its experiment."""
+    if name == "table1":
+        return build_table1(experiment, significance, paper_table1(paper_dir))
+    if name == "table2":
+        return build_table2(experiment, significance, paper_table2(paper_dir))
+    if name == "fig2":
+        return build_fig2(experiment, significance)
+    if name == "noise":
+        return build_noise(experiment, significance)
+    if name == "games":
+        return build_games(experiment, significance)
+    raise ValueError(f"unknown table {name!r}; known: {', '.join(TABLE_NAMES)}")
+
+
+def render_all(
+    results_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    paper_dir: Path | str | None = None,
+    significance: SignificanceConfig | None = None,
+) -> RenderSummary:
+    """Render every table whose experiment has runs under ``results_dir`` (a profile directory) to ``out_dir``.
+
+    Missing experiments are skipped with a logged note (and their stale outputs in ``out_dir`` removed); with
+    no runs at all nothing is written.
+    """
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    significance = significance or SignificanceConfig()
+    paper = Path(paper_dir) if paper_dir is not None else None
+    runs = load_runs(results_dir)
+    if not runs:
+        log.warning("no finished runs under %s: nothing rendered", results_dir)
+        return RenderSummary(out_dir, (), tuple((n, "no runs") for n in TABLE_NAMES), 0)
+
+    rendered: list[Rendered] = []
+    skipped: list[tuple[str, str]] = []
+    sections: list[str] = []
+    for name in TABLE_NAMES:
+        experiment = ExperimentRuns(name, [r for r in runs if r.result.experiment == name])
+        if not len(experiment):
+            reason = f"no runs of experiment {name!r}"
+            log.info("skipping %s: %s under %s", name, reason, results_dir)
+            skipped.append((name, reason))
+            _remove_stale(out_dir, name)
+            continue
+        log.info("rendering %s from %d runs", name, len(experiment))
+        table = build_table(name, experiment, significance, paper)
+        markdown = to_markdown(table)
+        files = [f"{name}.md", f"{name}.tex", f"{name}.csv"]
+        atomic_write_text(out_dir / files[0], markdown)
+        atomic_write_text(out_dir / files[1], to_latex(table))
+        atomic_write_text(out_dir / files[2], to_csv(table))
+        if name == "fig2":
+            files.append("fig2.png")
+            atomic_write_bytes(out_dir / "fig2.png", render_fig2_png(table))
+        rendered.append(
+            Rendered(name, table.title, tuple(files), len(experiment), tuple(experiment.methods()),
+                     tuple(experiment.seeds()))
+        )
+        sections.append(markdown + ("\n![Figure 2](fig2.png)\n" if name == "fig2" else ""))
+    other = sorted({r.result.experiment for r in runs} - set(TABLE_NAMES))
+    atomic_write_text(out_dir / INDEX, _index(results_dir.name, len(runs), rendered, skipped, other, sections))
+    return RenderSummary(out_dir, tuple(rendered), tuple(skipped), len(runs))
+
+
+def _remove_stale(out_dir: Path, name: str) -> None:
+    for suffix in OUTPUT_SUFFIXES:
+        stale = out_dir / f"{name}{suffix}"
+        if stale.is_file():
+            log.info("removing stale %s (its experiment has no runs now)", stale)
+            stale.unlink()
+
+
+def _index(
+    profile: str,
+    n_runs: int,
+    rendered: list[Rendered],
+    skipped: list[tuple[str, str]],
+    other: list[str],
+    sections: list[str],
+) -> str:
+    lines = [
+        f"# Tables: profile `{profile}`",
+        "",
+        f"Rendered by `grbench tables` from the {n_runs} finished runs in `{profile}/runs/`; every number traces "
+        "to a run's `run.json` (means) or `per_query.parquet` (significance tests). Rerunning `grbench tables` "
+        "on the same runs reproduces these files byte for byte.",
+        "",
+        "| Table | Files | Runs | Methods | Seeds |",
+        "|:---|:---|---:|:---|:---|",
+    ]
+    for item in rendered:
+        links = ", ".join(f"[{f.rsplit('.', 1)[1]}]({f})" for f in item.files)
+        lines.append(
+            f"| {item.title} | {links} | {item.runs} | {', '.join(item.methods)} | "
+            f"{', '.join(map(str, item.seeds))} |"
+        )
+    if skipped:
+        lines += ["", "Not rendered: " + "; ".join(f"{name} ({reason})" for name, reason in skipped) + "."]
+    if other:
+        lines += ["", f"Runs of other experiments, not in any table: {', '.join(other)}."]
+    for section in sections:
+        lines += ["", section.rstrip("\n")]
+    return "\n".join(lines) + "\n"

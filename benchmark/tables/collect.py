@@ -1,0 +1,161 @@
+"""Stored runs of one experiment, grouped into (variant, method) cells and aggregated over seeds.
+
+Tables never look at anything but these groups, which read only validated run directories: every number a
+table prints is a seed summary of run.json means or a test on per_query.parquet columns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.errors import DataError
+from benchmark.results import StoredRun
+from benchmark.stats import SeedSummary, seed_summary
+
+log = logging.getLogger(__name__)
+
+
+def variant_key(variant: Mapping[str, Any]) -> str:
+    return json.dumps(dict(variant), sort_keys=True)
+
+
+def variant_order(variant: Mapping[str, Any]) -> tuple:
+    """Sort variants by their values, numbers numerically (0.2 before 1.0), in key order."""
+    return tuple((k, (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v))) for k, v in sorted(variant.items()))
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodRuns:
+    """The runs of one method under one variant: one per seed, sorted by seed."""
+
+    method: str
+    variant: dict[str, Any]
+    runs: tuple[StoredRun, ...]
+    _frames: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(r.result.seed for r in self.runs)
+
+    @property
+    def test_hashes(self) -> frozenset[str]:
+        return frozenset(r.result.hashes.test_hash for r in self.runs)
+
+    def has(self, metric: str) -> bool:
+        return all(metric in r.result.metrics for r in self.runs)
+
+    def summary(self, metric: str) -> SeedSummary | None:
+        """Mean and sample std over seeds of the per-run means; None if a run lacks the metric."""
+        if not self.has(metric):
+            return None
+        return seed_summary([r.result.metrics[metric] for r in self.runs])
+
+    def per_query(self, metric: str) -> pd.Series:
+        """(Q,) per-query values averaged over seeds, indexed by query_id (sorted).
+
+        Only queries scored in every seed are kept (all of them when the seeds share a test split).
+        """
+        if metric not in self._frames:
+            columns = [self._run_frame(i)[metric].rename(run.result.seed) for i, run in enumerate(self.runs)]
+            joined = pd.concat(columns, axis=1, join="inner").sort_index()
+            if any(len(c) != len(joined) for c in columns):
+                log.warning("%s %s: seeds scored different queries; using the %d shared ones",
+                            self.method, self.variant, len(joined))
+            self._frames[metric] = joined.mean(axis=1)
+        return self._frames[metric]
+
+    def _run_frame(self, index: int) -> pd.DataFrame:
+        # each run's per-query file is read (and validated) once, whatever the number of metrics tested
+        key = ("run", index)
+        if key not in self._frames:
+            self._frames[key] = self.runs[index].per_query().set_index("query_id")
+        return self._frames[key]
+
+
+class ExperimentRuns:
+    """All runs of one experiment, grouped by (variant, method); a repeated (variant, method, seed) is an error."""
+
+    def __init__(self, name: str, runs: Iterable[StoredRun]) -> None:
+        self.name = name
+        self.runs = tuple(runs)
+        grouped: dict[tuple[str, str], list[StoredRun]] = {}
+        for run in self.runs:
+            grouped.setdefault((variant_key(run.result.variant), run.result.method), []).append(run)
+        self._groups: dict[tuple[str, str], MethodRuns] = {}
+        for (vkey, method), members in grouped.items():
+            members.sort(key=lambda r: (r.result.seed, r.result.run_id))
+            for a, b in zip(members, members[1:]):
+                if a.result.seed == b.result.seed:
+                    raise DataError(
+                        f"Experiment {name!r} has two runs of {method} seed {a.result.seed} with variant {vkey}: "
+                        f"{a.path} and {b.path}. Remove the stale one (a config change gives a new run id)."
+                    )
+            self._groups[(vkey, method)] = MethodRuns(method, json.loads(vkey), tuple(members))
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def where(self, predicate: Callable[[StoredRun], bool]) -> ExperimentRuns:
+        return ExperimentRuns(self.name, [r for r in self.runs if predicate(r)])
+
+    def variants(self) -> list[dict[str, Any]]:
+        unique = {vkey: json.loads(vkey) for vkey, _ in self._groups}
+        return sorted(unique.values(), key=variant_order)
+
+    def methods(self) -> list[str]:
+        return sorted({method for _, method in self._groups})
+
+    def get(self, method: str, variant: Mapping[str, Any] | None = None) -> MethodRuns | None:
+        return self._groups.get((variant_key(variant or {}), method))
+
+    def values(self, field: str) -> list[Any]:
+        """Distinct values of a run.json field (dataset, model_size, ...) across the runs, sorted."""
+        return sorted({getattr(r.result, field) for r in self.runs}, key=str)
+
+    def single(self, field: str) -> Any:
+        """The one value of ``field`` shared by every run; a mix is an error (a table compares like with like)."""
+        values = self.values(field)
+        if len(values) != 1:
+            raise DataError(
+                f"Experiment {self.name!r} mixes {field} values {values}; its table compares runs of one "
+                f"{field}. Render the profiles separately or remove the foreign runs."
+            )
+        return values[0]
+
+    def seeds(self) -> list[int]:
+        return sorted({r.result.seed for r in self.runs})
+
+    def query_counts(self) -> list[int]:
+        return sorted({r.result.n_queries for r in self.runs})
+
+
+def describe_runs(experiment: ExperimentRuns) -> str:
+    """One line for table notes: runs, seeds and test queries behind the table."""
+    seeds = experiment.seeds()
+    counts = experiment.query_counts()
+    queries = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"{len(experiment)} runs; seeds {', '.join(map(str, seeds))}; {queries} test queries per run."
+
+
+CELL_NOTE = "Cells: mean ± sample std (ddof=1) over seeds of each run's mean over queries (no ± with one seed)."
+
+
+def summary_values(groups: Iterable[MethodRuns | None], metric: str) -> list[float | None]:
+    out = []
+    for group in groups:
+        s = group.summary(metric) if group is not None else None
+        out.append(None if s is None else s.mean)
+    return out
+
+
+def paired(a: MethodRuns, b: MethodRuns, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Seed-averaged per-query values of two groups, paired by query_id (shared queries only)."""
+    x, y = a.per_query(metric).align(b.per_query(metric), join="inner")
+    return x.to_numpy(dtype=np.float64), y.to_numpy(dtype=np.float64)

@@ -1,0 +1,154 @@
+"""Figure 2: preference-data fraction -> relative improvement (%) of RAD-DPO and DPO over SFT, SID-level.
+
+For each fraction f of the preference set (runs of experiment ``fig2`` with variant
+``{"preference_fraction": f}``) and each SID-level metric:
+
+    improvement = 100 * (mean_method - mean_SFT) / mean_SFT
+
+with means over seeds of each run's mean over queries; SFT is the run at the same fraction (or a fraction-free
+SFT run of the experiment: SFT never sees preference data). † marks a point whose per-query difference from
+SFT is significant (Holm over every point of the figure). The PNG is drawn from the table itself, so the two
+always show the same numbers. The paper prints no values for its Figure 2, so there is no paper overlay.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from benchmark.tables.collect import ExperimentRuns, MethodRuns, describe_runs
+from benchmark.tables.markers import (
+    SFT_MARK,
+    Comparison,
+    SignificanceConfig,
+    run_comparisons,
+    significance_legend,
+)
+from benchmark.tables.render import Cell, Column, Row, Table
+from benchmark.tables.table1 import method_label
+
+log = logging.getLogger(__name__)
+
+FRACTION_KEY = "preference_fraction"
+METHODS = ("raddpo", "dpo")
+METRICS = (("sid_recall@8", "R@8"), ("sid_recall@64", "R@64"), ("sid_recall@128", "R@128"), ("sid_mrr", "MRR"))
+COLORS = {"raddpo": "#d62728", "dpo": "#1f77b4"}
+OTHER_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def _sft_for(experiment: ExperimentRuns, variant: dict) -> MethodRuns | None:
+    return experiment.get("sft", variant) or experiment.get("sft", {})
+
+
+def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> Table:
+    dataset = experiment.single("dataset")
+    model_size = experiment.single("model_size")
+    # fraction -> the variant dict as stored (so 1 and 1.0 written by different tools both resolve)
+    by_fraction = {float(v[FRACTION_KEY]): v for v in experiment.variants() if FRACTION_KEY in v}
+    fractions = sorted(by_fraction)
+    others = [m for m in experiment.methods() if m not in METHODS and m != "sft"]
+    methods = [m for m in METHODS if m in experiment.methods()] + others
+    columns = tuple(
+        Column(f"{method}:{metric}", header, method_label(method), decimals=2, signed=True)
+        for method in methods
+        for metric, header in METRICS
+    )
+    comparisons = []
+    for fraction in fractions:
+        sft = _sft_for(experiment, by_fraction[fraction])
+        for method in methods:
+            group = experiment.get(method, by_fraction[fraction])
+            for metric, _ in METRICS:
+                if group is not None and sft is not None and group.has(metric) and sft.has(metric):
+                    comparisons.append(Comparison(f"{fraction:g}", f"{method}:{metric}", SFT_MARK, group, sft, metric))
+    tests = run_comparisons(comparisons, significance)
+
+    rows = []
+    missing_sft = []
+    for fraction in fractions:
+        sft = _sft_for(experiment, by_fraction[fraction])
+        if sft is None:
+            missing_sft.append(f"{100 * fraction:g}%")
+        cells = []
+        for method in methods:
+            group = experiment.get(method, by_fraction[fraction])
+            for metric, _ in METRICS:
+                base = sft.summary(metric) if sft is not None else None
+                mine = group.summary(metric) if group is not None else None
+                if base is None or mine is None or base.mean == 0:
+                    cells.append(Cell())
+                    continue
+                marks, pvalues = tests.cell(f"{fraction:g}", f"{method}:{metric}")
+                value = 100.0 * (mine.mean - base.mean) / base.mean
+                cells.append(Cell(value=value, n_seeds=mine.n_seeds, marks=marks, pvalues=pvalues))
+        rows.append(Row(f"{100 * fraction:g}%", tuple(cells), key=f"{fraction:g}"))
+
+    notes = [
+        f"Dataset {dataset}, model size {model_size}. {describe_runs(experiment)}",
+        "Cells: relative improvement over SFT in percent, 100 * (mean_method - mean_SFT) / mean_SFT, means over "
+        "seeds; rows are the fraction of the preference set used for alignment.",
+        significance_legend(significance, "SFT at the same preference fraction", None),
+        "In fig2.png, filled markers are the points marked †.",
+        "The paper's Figure 2 (10M to 50M preference examples) prints no values, so none are shown beside it.",
+    ]
+    if missing_sft:
+        notes.append(f"No SFT run at {', '.join(missing_sft)}: those improvements are missing.")
+    if tests.skipped:
+        notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
+    return Table(
+        name="fig2",
+        title=f"Figure 2: relative improvement over SFT (%) vs preference-data fraction on {dataset}",
+        stub_header="Preference data",
+        columns=columns,
+        rows=tuple(rows),
+        notes=tuple(notes),
+    )
+
+
+def render_fig2_png(table: Table) -> bytes:
+    """One panel per SID-level metric, one line per method; filled markers are significant (†) points.
+
+    Drawn with the Agg canvas directly (no pyplot global state) and without the "Software" PNG text chunk,
+    so the bytes depend only on the table and the matplotlib version.
+    """
+    fractions = [float(row.key) * 100 for row in table.rows]
+    methods: list[str] = []
+    for column in table.columns:
+        method = column.key.split(":", 1)[0]
+        if method not in methods:
+            methods.append(method)
+    figure = Figure(figsize=(12.0, 3.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(METRICS), sharex=True)
+    for ax, (metric, header) in zip(axes, METRICS):
+        ax.axhline(0.0, color="#999999", linewidth=0.8)
+        for i, method in enumerate(methods):
+            index = next((j for j, c in enumerate(table.columns) if c.key == f"{method}:{metric}"), None)
+            if index is None:
+                continue
+            points = [(x, row.cells[index]) for x, row in zip(fractions, table.rows) if row.cells[index].value is not None]
+            if not points:
+                continue
+            color = COLORS.get(method, OTHER_COLORS[i % len(OTHER_COLORS)])
+            xs = [x for x, _ in points]
+            ys = [cell.value for _, cell in points]
+            ax.plot(xs, ys, color=color, linewidth=1.5, label=method_label(method))
+            for x, cell in points:
+                ax.plot([x], [cell.value], marker="o", markersize=5, color=color,
+                        markerfacecolor=color if cell.marks else "white")
+        ax.set_title(f"SID {header}", fontsize=10)
+        ax.set_xlabel("preference data (%)", fontsize=9)
+        ax.set_xticks(fractions)
+        ax.tick_params(labelsize=8)
+        ax.grid(True, color="#eeeeee", linewidth=0.6)
+    axes[0].set_ylabel("improvement over SFT (%)", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[0].legend(handles, labels, fontsize=8, frameon=False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

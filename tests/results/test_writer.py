@@ -1,0 +1,259 @@
+"""The one run writer: round trip, schema rejection (nothing written), atomicity, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmark.results import (
+    SCHEMA_VERSION,
+    RunExistsError,
+    RunRecord,
+    RunResult,
+    RunValidationError,
+    copy_run_as,
+    finished_runs,
+    json_schema,
+    load_run,
+    run_dir,
+    write_run,
+)
+from tests.results.factory import make_record, store_run
+
+PER_QUERY = {
+    "sid_recall@8": np.array([0.5, 0.25, 1.0, 0.0]),
+    "sid_mrr": np.array([1.0, 0.5, 1.0 / 3.0, 0.0]),
+    "halluc": np.array([0.0, 0.125, 0.0, 0.5]),
+}
+QUERY_IDS = np.array([7, 3, 11, 5])
+RANKINGS = pd.DataFrame(
+    {
+        "query_id": [7, 7, 3, 11, 5, 5],
+        "rank": [1, 2, 1, 1, 1, 2],
+        "sid": ["1-2-3", "", "4-5-6", "1-2-3", "7-8-9", "0-0-1"],
+        "score": [-0.5, -1.5, -0.25, -0.75, -2.0, -float("inf")],
+    }
+)
+
+
+def _files(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_round_trip_hand_computed_means_and_sorted_per_query(tmp_path) -> None:
+    record = make_record(method="raddpo", seed=2)
+    path = store_run(tmp_path, record, PER_QUERY, QUERY_IDS, RANKINGS)
+    assert path == tmp_path / "smoke" / "runs" / record.run_id
+    stored = load_run(path)
+    result = stored.result
+    assert result.schema_version == SCHEMA_VERSION == 1
+    assert result.to_record() == record
+    assert result.n_queries == 4
+    # means over the 4 queries, computed by hand
+    assert result.metrics["sid_recall@8"] == pytest.approx(0.4375, abs=0)
+    assert result.metrics["halluc"] == pytest.approx(0.15625, abs=0)
+    assert result.metrics["sid_mrr"] == pytest.approx((1.0 + 0.5 + 1.0 / 3.0) / 4.0, rel=1e-15)
+    assert result.files == {"per_query": "per_query.parquet", "rankings": "rankings.parquet"}
+    frame = stored.per_query()
+    assert list(frame.columns) == ["query_id", "halluc", "sid_recall@8", "sid_mrr"]  # report order
+    assert frame["query_id"].tolist() == [3, 5, 7, 11]
+    assert frame["sid_recall@8"].tolist() == [0.25, 0.0, 0.5, 1.0]
+    ranks = stored.rankings()
+    assert ranks["query_id"].tolist() == [3, 5, 5, 7, 7, 11]
+    assert ranks["sid"].tolist() == ["4-5-6", "7-8-9", "0-0-1", "1-2-3", "", "1-2-3"]
+    assert math.isinf(ranks["score"].iloc[2])
+
+
+def test_rankings_are_optional(tmp_path) -> None:
+    stored = load_run(store_run(tmp_path, make_record(), PER_QUERY, QUERY_IDS))
+    assert stored.result.files == {"per_query": "per_query.parquet"}
+    assert stored.rankings() is None
+    assert not (stored.path / "rankings.parquet").exists()
+
+
+def test_provenance_recorded_when_not_given(tmp_path) -> None:
+    record = make_record(code_revision=None, packages=None, hardware=None)
+    result = load_run(store_run(tmp_path, record, PER_QUERY, QUERY_IDS)).result
+    assert set(result.packages) >= {"python", "torch", "transformers", "faiss", "numpy"}
+    assert result.hardware.cores >= 1
+    assert result.code_revision == "unknown" or len(result.code_revision.split("+")[0]) == 40
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"hashes": {"split_hash": "a" * 16, "catalog_hash": "c" * 16, "sft_checkpoint_hash": None}},
+         "'test_hash' is a required property"),
+        ({"config": {"data": {}, "sids": {}, "model": {}}}, "'eval' is a required property"),
+        ({"seed": "0"}, "at 'seed': '0' is not of type 'integer'"),
+        ({"seed": True}, "at 'seed'"),
+        ({"experiment": "table3"}, "at 'experiment'"),
+        ({"budget": {"optimizer_steps": -1, "batch_size": 4, "examples_seen": 0, "tokens": 0, "flops": 0,
+                     "train_seconds": 0, "eval_seconds": 0}}, "at 'budget.optimizer_steps'"),
+        ({"variant": {"eta": [1, 2]}}, "at 'variant.eta'"),
+        ({"config": {"data": {"x": float("nan")}, "sids": {}, "model": {}, "eval": {}}}, "non-finite"),
+        ({"code_revision": "main"}, "at 'code_revision'"),
+    ],
+)
+def test_schema_rejects_bad_record_and_writes_nothing(tmp_path, change, message) -> None:
+    record = dataclasses.replace(make_record(), **change)
+    with pytest.raises(RunValidationError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        store_run(tmp_path, record, PER_QUERY, QUERY_IDS)
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "query_ids, per_query, message",
+    [
+        (QUERY_IDS, {**PER_QUERY, "sid_mrr": np.array([1.0, 0.5, 0.0])}, r"shape \(4,\) expected, got \(3,\)"),
+        (QUERY_IDS[:3], PER_QUERY, r"shape \(3,\) expected"),
+        (np.array([1, 1, 2, 3]), PER_QUERY, "distinct"),
+        (np.array([1.0, 2.0, 3.0, 4.0]), PER_QUERY, "array of ints"),
+        (QUERY_IDS, {**PER_QUERY, "sid_recall@8": np.array([0.1, np.nan, 0.2, 0.3])}, "NaN"),
+        (QUERY_IDS, {**PER_QUERY, "recall@8": np.zeros(4)}, "Unknown metric name 'recall@8'"),
+        (QUERY_IDS, {}, "non-empty mapping"),
+    ],
+)
+def test_bad_per_query_arrays_are_rejected_and_nothing_written(tmp_path, query_ids, per_query, message) -> None:
+    with pytest.raises(RunValidationError, match=message):
+        store_run(tmp_path, make_record(), per_query, query_ids)
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "rankings, message",
+    [
+        (RANKINGS.assign(sid=["1-2-3", "x", "4-5-6", "1-2-3", "7-8-9", "0-0-1"]), "sid"),
+        (RANKINGS.assign(query_id=[7, 7, 3, 11, 5, 99]), r"not in the run's queries: \[99\]"),
+        (RANKINGS.assign(rank=[1, 1, 1, 1, 1, 2]), "repeat"),
+        (RANKINGS.assign(rank=[0, 1, 1, 1, 1, 2]), "start at 1"),
+        (RANKINGS[["query_id", "sid", "rank", "score"]], "columns"),
+        (RANKINGS.assign(score=[0.0, np.nan, 0.0, 0.0, 0.0, 0.0]), "NaN"),
+    ],
+)
+def test_bad_rankings_are_rejected_and_nothing_written(tmp_path, rankings, message) -> None:
+    with pytest.raises(RunValidationError, match=message):
+        store_run(tmp_path, make_record(), PER_QUERY, QUERY_IDS, rankings)
+    assert _files(tmp_path) == []
+
+
+def test_directory_must_be_named_by_run_id(tmp_path) -> None:
+    with pytest.raises(RunValidationError, match="named by its run_id"):
+        write_run(tmp_path / "smoke" / "runs" / "other", make_record(), QUERY_IDS, PER_QUERY)
+    with pytest.raises(RunValidationError, match="'profile' parameter of run_dir"):
+        run_dir(tmp_path, "../escape", "x")
+
+
+def test_failure_mid_write_leaves_no_run_and_no_temporary(tmp_path, monkeypatch) -> None:
+    calls = []
+    real = pq.write_table
+
+    def failing(table, where, **kwargs):  # the rankings file (second parquet) fails after per_query was written
+        calls.append(where)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", failing)
+    with pytest.raises(OSError, match="disk full"):
+        store_run(tmp_path, make_record(), PER_QUERY, QUERY_IDS, RANKINGS)
+    assert len(calls) == 2
+    runs = tmp_path / "smoke" / "runs"
+    assert list(runs.iterdir()) == []  # no run directory, no hidden temporary either
+    assert finished_runs(runs) == {}
+
+
+def test_failed_overwrite_keeps_the_old_run(tmp_path, monkeypatch) -> None:
+    record = make_record()
+    path = store_run(tmp_path, record, PER_QUERY, QUERY_IDS)
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+    with pytest.raises(RunExistsError, match="already stored"):
+        store_run(tmp_path, record, PER_QUERY, QUERY_IDS)
+    monkeypatch.setattr(pq, "write_table", lambda *a, **k: (_ for _ in ()).throw(OSError("boom")))
+    with pytest.raises(OSError):
+        write_run(path, record, QUERY_IDS, PER_QUERY, overwrite=True)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [record.run_id]
+
+
+def test_overwrite_replaces(tmp_path) -> None:
+    record = make_record()
+    path = store_run(tmp_path, record, PER_QUERY, QUERY_IDS)
+    write_run(path, record, QUERY_IDS, {"sid_mrr": np.ones(4)}, overwrite=True)
+    assert load_run(path).result.metrics == {"sid_mrr": 1.0}
+    assert sorted(p.name for p in path.iterdir()) == ["per_query.parquet", "run.json"]
+
+
+def test_same_run_gives_byte_identical_files_whatever_the_input_order(tmp_path) -> None:
+    a = store_run(tmp_path / "a", make_record(), PER_QUERY, QUERY_IDS, RANKINGS)
+    reversed_arrays = {name: values[::-1] for name, values in PER_QUERY.items()}
+    b = store_run(tmp_path / "b", make_record(), reversed_arrays, QUERY_IDS[::-1], RANKINGS.iloc[::-1])
+    for name in ("run.json", "per_query.parquet", "rankings.parquet"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_finished_runs_and_copy_run_as(tmp_path) -> None:
+    record = make_record(method="raddpo")
+    source = store_run(tmp_path, record, PER_QUERY, QUERY_IDS, RANKINGS)
+    (source.parent / ".half-written.tmp").mkdir()  # an interrupted atomic_dir leftover is not a run
+    target = source.parent / "fig2-raddpo-seed0-0123456789"
+    copy_run_as(source, target, "fig2", {"preference_fraction": 1.0}, target.name)
+    copied = load_run(target)
+    assert copied.result.experiment == "fig2"
+    assert copied.result.variant == {"preference_fraction": 1.0}
+    assert copied.result.compute_key == record.compute_key
+    assert copied.result.metrics == load_run(source).result.metrics
+    pd.testing.assert_frame_equal(copied.per_query(), load_run(source).per_query())
+    pd.testing.assert_frame_equal(copied.rankings(), load_run(source).rankings())
+    assert finished_runs(source.parent) == {record.run_id: record.compute_key, target.name: record.compute_key}
+
+
+def test_dataclasses_cover_the_json_schema() -> None:
+    schema = json_schema()
+    stored = {f.name for f in dataclasses.fields(RunResult)}
+    assert stored == set(schema["required"]) == set(schema["properties"])
+    supplied = {f.name for f in dataclasses.fields(RunRecord)}
+    assert stored - supplied == {"schema_version", "n_queries", "metrics", "files"}
+
+
+def test_run_json_is_sorted_and_indented(tmp_path) -> None:
+    text = (store_run(tmp_path, make_record(), PER_QUERY, QUERY_IDS) / "run.json").read_text()
+    data = json.loads(text)
+    assert text == json.dumps(data, sort_keys=True, indent=2) + "\n"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=30),
+    seed=st.integers(0, 2**16),
+)
+def test_round_trip_property(tmp_path_factory, values, seed) -> None:
+    root = tmp_path_factory.mktemp("prop")
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(len(values) * 3)[: len(values)]
+    arr = np.asarray(values)
+    stored = load_run(store_run(root, make_record(seed=seed), {"item_mrr": arr}, ids))
+    frame = stored.per_query()  # the reader re-checks the stored mean against the column
+    order = np.argsort(ids)
+    np.testing.assert_array_equal(frame["query_id"].to_numpy(), ids[order])
+    np.testing.assert_array_equal(frame["item_mrr"].to_numpy(), arr[order])
+    assert stored.result.metrics["item_mrr"] == float(np.mean(arr[order]))
+
+
+def test_python_constants_agree_with_the_json_schema() -> None:
+    from benchmark.evaluation import EvalConfig
+    from benchmark.results import EXPERIMENTS, METRIC_NAMES
+    from benchmark.results.schema import METRIC_PATTERN
+
+    schema = json_schema()
+    assert tuple(schema["properties"]["experiment"]["enum"]) == EXPERIMENTS
+    assert schema["$defs"]["metric_name"]["pattern"] == METRIC_PATTERN.pattern
+    assert tuple(EvalConfig().metric_names()) == METRIC_NAMES  # the evaluator's default names are the standard set
