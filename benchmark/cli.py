@@ -77,11 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_transformers() -> None:
+    """transformers' own per-file progress bars (weight loading/saving) drown the suite's bars.
+
+    Set through the environment (read when transformers is first imported) so commands that never touch
+    transformers do not pay for importing it.
+    """
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
+    # Default: warnings plus our progress bars; -v adds per-stage INFO logs, -vv debug.
+    level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_transformers()
     if getattr(args, "cache_dir", None):
         os.environ["GRBENCH_CACHE"] = args.cache_dir
     if not getattr(args, "func", None):

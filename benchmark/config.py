@@ -147,6 +147,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         raise ConfigError(f"Override {text!r}: value {raw!r} is not valid YAML ({exc}).") from exc
+    if isinstance(value, str):
+        # YAML 1.1 reads "5e-3" (no dot) as a string; users mean the float.
+        try:
+            value = float(value) if value.strip().lower() not in ("nan", "inf", "-inf", "infinity") else value
+        except ValueError:
+            pass
     return key.strip().split("."), value
 
 

@@ -46,6 +46,7 @@ def test_dotted_overrides_build_nested_config(tmp_path) -> None:
     config = load_config(Outer, path, ["inner.eta=2.5"])
     assert config == Outer(steps=5, inner=Inner(eta=2.5))
     assert apply_overrides({"a": {"b": 1}}, ["a.c=[1, 2]"]) == {"a": {"b": 1, "c": [1, 2]}}
+    assert apply_overrides({}, ["lr=5e-3", "name=raddpo"]) == {"lr": 0.005, "name": "raddpo"}
 
 
 def test_bool_is_not_an_int() -> None:

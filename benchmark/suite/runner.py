@@ -95,7 +95,7 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
             **spec.compute_config(),
             "eval": to_dict(eval_config),
         },
-        hashes={**prepared.hashes, "sft_checkpoint_hash": sft_dir.name},
+        hashes={**prepared.hashes, "sft_checkpoint_hash": sft_dir.parent.name},
         budget={
             "optimizer_steps": trained.steps,
             "batch_size": int(spec.preference["batch_size"]),

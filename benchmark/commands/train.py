@@ -1,0 +1,153 @@
+"""``grbench train``: train one method on one dataset with the one trainer.
+
+    grbench train --dataset synthetic --method sft --out runs/sft --steps 200
+    grbench train --dataset synthetic --method dpo --init runs/sft --out runs/dpo --lr 1e-4 --set method.beta=0.5
+
+Positive-only methods (``sft``) train on the ``train`` impressions, methods that need negatives on the
+``preference`` impressions (``--stage`` overrides). A preference method starts from ``--init`` (the SFT
+checkpoint), which is also its frozen reference model when the method has one. ``--init`` must have been
+trained on the same data split and SID catalog (checked through the hashes stored in the checkpoint).
+Runs under ``torchrun`` use every process (gloo on CPU, NCCL on GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmark.cli import add_data_options
+from benchmark.config import apply_overrides, from_dict, load_yaml
+from benchmark.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+SECTIONS = ("train", "method", "data", "sids", "model")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train one method (SFT or a preference method) on a dataset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--dataset", required=True, help="dataset name (see `grbench data list`)")
+    parser.add_argument("--method", required=True, help="registered method: sft, dpo, simpo, orpo, raddpo, ...")
+    parser.add_argument("--init", default=None, metavar="CHECKPOINT",
+                        help="start from this checkpoint (a training output dir or a save_pretrained dir); "
+                             "also the frozen reference of methods that need one")
+    parser.add_argument("--out", required=True, help="output directory (resumed if it holds an unfinished run)")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (the budget)")
+    parser.add_argument("--batch-size", type=int, default=None, help="examples (impressions) per optimizer step")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="training seed: data order and model init (default 0)")
+    parser.add_argument("--size", default="s", help="model size of a model trained from scratch: xs, s, m, l")
+    parser.add_argument("--stage", choices=("auto", "sft", "preference"), default="auto",
+                        help="impressions to train on: auto = `train` for positive-only methods, "
+                             "`preference` for methods that need negatives")
+    parser.add_argument("--config", default=None, metavar="YAML",
+                        help="YAML file with optional sections train, method, data, sids, model")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting: bare keys go to the train section (warmup_steps=10), others name "
+                             "their section (method.beta=0.5, data.clicks.eta=2.0, model.attn_implementation=eager); values are YAML (write floats with a dot: 1.0e-4)")
+    parser.add_argument("--no-resume", action="store_true", help="discard what --out holds and start again")
+    add_data_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _sections(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    data = load_yaml(args.config) if args.config else {}
+    unknown = [k for k in data if k not in SECTIONS]
+    if unknown:
+        raise ConfigError(f"Unknown section {unknown[0]!r} in {args.config}. Allowed sections: {', '.join(SECTIONS)}.")
+    overrides = [o if o.split("=", 1)[0].split(".", 1)[0] in SECTIONS else f"train.{o}" for o in args.overrides]
+    merged = apply_overrides(data, overrides)
+    sections = {name: dict(merged.get(name) or {}) for name in SECTIONS}
+    for flag, key in ((args.steps, "steps"), (args.batch_size, "batch_size"), (args.lr, "lr")):
+        if flag is not None:
+            sections["train"][key] = flag
+    sections["train"]["seed"] = args.seed
+    return sections
+
+
+def run(args: argparse.Namespace) -> int:
+    from benchmark.training.distributed import init_from_env, shutdown
+
+    ctx = init_from_env()
+    try:
+        return _train(args, ctx)
+    finally:
+        shutdown()
+
+
+def _train(args: argparse.Namespace, ctx: Any) -> int:
+    from benchmark.data import DataConfig, build_dataset
+    from benchmark.methods import get_method
+    from benchmark.model import ModelConfig, SidTokenizer, build_model
+    from benchmark.sids import SidConfig, build_sids
+    from benchmark.training import TrainConfig, build_examples, check_metadata, load_checkpoint, train
+    from benchmark.training.checkpoint import resolve_model_dir
+    from benchmark.training.distributed import barrier
+
+    sections = _sections(args)
+    method = get_method(args.method)
+    method_config = from_dict(method.config_cls, sections["method"])
+    train_config = from_dict(TrainConfig, sections["train"])
+    if method.needs_reference and not args.init:
+        raise ConfigError(
+            f"Method {method.name!r} needs --init CHECKPOINT: the SFT checkpoint it starts from is also its "
+            f"frozen reference model."
+        )
+
+    data_config, sid_config = from_dict(DataConfig, sections["data"]), from_dict(SidConfig, sections["sids"])
+    # Under torchrun rank 0 builds the split and SIDs into the cache first; the other ranks then load them
+    # (concurrent builds of one cache entry would race on its directory).
+    if not ctx.is_main:
+        barrier()
+    dataset = build_dataset(args.dataset, data_config, data_dir=args.data_dir)
+    catalog = build_sids(dataset, sid_config)
+    if ctx.is_main:
+        barrier()
+    hashes = {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
+    metadata = {"dataset": dataset.name, **hashes, "test_hash": dataset.test_hash}
+
+    if args.init:
+        init_dir = resolve_model_dir(args.init)
+        check_metadata(init_dir, hashes)  # ArtifactMismatchError for a checkpoint of another split / catalog
+        tokenizer = SidTokenizer.from_pretrained(init_dir)
+        model = load_checkpoint(init_dir)
+    else:
+        queries = [q for frame in (dataset.train, dataset.valid, dataset.test) for q in frame["query"]]
+        tokenizer = SidTokenizer.build(queries, catalog.codebook_sizes, metadata=hashes)
+        model_config = from_dict(ModelConfig, {"size": args.size, **sections["model"]})
+        model = build_model(model_config, tokenizer, seed=args.seed)
+    reference = load_checkpoint(init_dir) if method.needs_reference else None
+
+    stage = args.stage if args.stage != "auto" else ("preference" if method.needs_negatives else "sft")
+    frame = dataset.preference if stage == "preference" else dataset.train
+    examples = build_examples(frame, catalog, tokenizer, stage=stage, max_candidates=train_config.max_candidates)
+    log.info("%s: %d %s examples from %s", method.name, len(examples), stage, dataset.name)
+
+    result = train(
+        method=method,
+        method_config=method_config,
+        model=model,
+        tokenizer=tokenizer,
+        examples=examples,
+        config=train_config,
+        out_dir=Path(args.out),
+        reference_model=reference,
+        resume=not args.no_resume,
+        metadata={**metadata, "stage": stage, "init": str(args.init) if args.init else None},
+    )
+    if ctx.is_main:
+        sys.stdout.write(
+            f"trained {method.name} on {dataset.name} ({stage}, {len(examples)} examples): {result.steps} steps, "
+            f"{result.examples_seen} examples seen, {result.tokens:,} tokens, {result.flops:.3e} FLOPs, "
+            f"{result.wall_seconds:.1f} s, final loss {result.final_loss:.4f}\n"
+            f"checkpoint: {result.checkpoint_dir}\nloss curve: {result.loss_curve}\n"
+        )
+    return 0
