@@ -1,0 +1,305 @@
+"""The rendered leaderboard: accepted submissions plus the suite's reference systems, one table per track.
+
+A pure function of stored files: ``results/submissions/*/validated.json`` (only where the record's file
+fingerprints still match the submission's files) and the reference runs under ``results/<profile>/runs``.
+Rows are sorted by the primary metric, item-level Recall@100 (the paper's headline retrieval metric, at the
+item level so that SID schemes with different collision rates stay comparable), descending, then by name;
+output is byte-identical for identical inputs (no timestamps, fixed float formatting).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.artifacts import atomic_write_text
+from benchmark.errors import BenchmarkError
+from benchmark.leaderboard.card import MAX_CARD_BYTES
+from benchmark.leaderboard.references import (
+    ALPHA,
+    BASELINE_METHOD,
+    REFERENCE_EXPERIMENTS,
+    Comparison,
+    ReferenceSystem,
+    Track,
+    compare_to_references,
+    load_references,
+)
+from benchmark.leaderboard.submission import RECORD_FILE, scan_submission
+from benchmark.leaderboard.validate import fingerprint
+from benchmark.results import LOWER_IS_BETTER
+
+log = logging.getLogger(__name__)
+
+PRIMARY_METRIC = "item_recall@100"
+# Table 1 of the paper, in its column order; the primary metric is shown first.
+BOARD_METRICS = (
+    "item_recall@100",
+    "halluc",
+    "item_recall@10",
+    "item_recall@500",
+    "item_mrr",
+    "sid_recall@8",
+    "sid_recall@64",
+    "sid_recall@128",
+    "sid_mrr",
+)
+HEADERS = {
+    "halluc": "Halluc. ↓",
+    "item_recall@10": "Item R@10",
+    "item_recall@100": "Item R@100",
+    "item_recall@500": "Item R@500",
+    "item_mrr": "Item MRR",
+    "sid_recall@8": "SID R@8",
+    "sid_recall@64": "SID R@64",
+    "sid_recall@128": "SID R@128",
+    "sid_mrr": "SID MRR",
+}
+MAX_RECORD_BYTES = 4 * MAX_CARD_BYTES
+
+
+@dataclasses.dataclass(frozen=True)
+class BoardEntry:
+    """One row. ``vs_sft`` is the Holm-adjusted comparison with the SFT reference on the primary metric."""
+
+    track: Track
+    name: str
+    kind: str                         # "reference" or "submission"
+    source: str                       # profile (reference) or submission directory name
+    seeds: int
+    mean: dict[str, float]
+    std: dict[str, float | None]
+    vs_sft: Comparison | None
+    code: str
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def reference_entries(systems: Sequence[ReferenceSystem], primary: str = PRIMARY_METRIC) -> list[BoardEntry]:
+    """Reference rows; each non-SFT system is tested against its track's SFT system (raw p-values: the
+    Holm correction is applied over the whole track by ``adjust_per_track``)."""
+    entries: list[BoardEntry] = []
+    for track in sorted({s.track for s in systems}, key=_track_order):
+        members = [s for s in systems if s.track == track]
+        baseline = _baseline(members)
+        for s in members:
+            test = None
+            if baseline is not None and s is not baseline and primary in s.per_query and primary in baseline.per_query:
+                [test] = compare_to_references({primary: s.per_query[primary]}, [baseline], [primary])
+            entries.append(BoardEntry(
+                track=track, name=s.label, kind="reference", source=s.profile, seeds=len(s.seeds),
+                mean={m: float(np.mean(v)) for m, v in s.seed_means.items()},
+                std={m: float(np.std(v, ddof=1)) if v.size > 1 else None for m, v in s.seed_means.items()},
+                vs_sft=test, code=f"grbench:{s.method}",
+            ))
+    return entries
+
+
+def _baseline(members: Sequence[ReferenceSystem]) -> ReferenceSystem | None:
+    return next((s for s in members if s.method == BASELINE_METHOD and s.label == BASELINE_METHOD), None)
+
+
+def adjust_per_track(entries: Sequence[BoardEntry]) -> list[BoardEntry]:
+    """Holm over every row of a track that has a test against SFT (references and submissions together:
+    one family per rendered table, so one system gets one p-value however it entered the board)."""
+    from benchmark.stats import holm
+
+    out = list(entries)
+    for track in {e.track for e in entries}:
+        tested = [i for i, e in enumerate(out) if e.track == track and e.vs_sft is not None]
+        if not tested:
+            continue
+        adjusted = holm([out[i].vs_sft.pvalue for i in tested])
+        for i, p in zip(tested, adjusted):
+            out[i] = dataclasses.replace(out[i], vs_sft=dataclasses.replace(out[i].vs_sft, pvalue_holm=float(p)))
+    return out
+
+
+def submission_entries(
+    root: Path | str, systems: Sequence[ReferenceSystem], primary: str = PRIMARY_METRIC
+) -> tuple[list[BoardEntry], list[tuple[str, str]]]:
+    """Rows of accepted submissions under ``root`` and (name, reason) for every directory left out."""
+    root = Path(root)
+    entries: list[BoardEntry] = []
+    skipped: list[tuple[str, str]] = []
+    if not root.is_dir():
+        return entries, skipped
+    for path in sorted(root.iterdir(), key=lambda p: p.name):
+        if path.name.startswith(".") or (path.is_file() and not path.is_symlink()):
+            continue                                  # README.md and the like, and hidden entries
+        try:
+            entries.append(_submission_entry(path, systems, primary))
+        except (BenchmarkError, OSError, ValueError, KeyError, TypeError) as exc:
+            reason = str(exc).splitlines()[0]
+            log.warning("leaderboard: %s left out: %s", path.name, reason)
+            skipped.append((path.name, reason))
+    return entries, skipped
+
+
+def _submission_entry(path: Path, systems: Sequence[ReferenceSystem], primary: str) -> BoardEntry:
+    files = scan_submission(path)                     # refuses symlinks, unknown files, oversized files
+    if not files.has_record:
+        raise BenchmarkError("not validated (no validated.json): run `grbench validate` on it")
+    record_path = path / RECORD_FILE
+    if os.lstat(record_path).st_size > MAX_RECORD_BYTES:
+        raise BenchmarkError("validated.json is too large to be an acceptance record")
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    if record.get("status") != "accepted":
+        raise BenchmarkError("validated.json does not record an acceptance")
+    if record.get("files") != fingerprint(files):
+        raise BenchmarkError("files changed since validation (fingerprints differ): validate it again")
+    track = Track(**record["track"])
+    card = record["card"]
+    metrics = record["metrics"]
+    return BoardEntry(
+        track=track, name=str(record["method"]), kind="submission", source=path.name,
+        seeds=len(record["seeds"]), mean={k: float(v) for k, v in metrics["mean"].items()},
+        std={k: (None if v is None else float(v)) for k, v in metrics["std"].items()},
+        vs_sft=_recorded_vs_sft(record, systems, track, primary), code=str(card["method"]["code"]),
+    )
+
+
+def _recorded_vs_sft(record: dict, systems: Sequence[ReferenceSystem], track: Track, primary: str) -> Comparison | None:
+    """The validator's raw test against SFT, used only if it was run against the SFT runs stored now."""
+    baseline = _baseline([s for s in systems if s.track == track])
+    if baseline is None:
+        return None
+    significance = record["significance"]
+    used = {r["label"]: r["run_ids"] for r in significance["references"]}
+    if used.get(BASELINE_METHOD) != list(baseline.run_ids):
+        return None
+    for c in significance["comparisons"]:
+        if c["reference"] == BASELINE_METHOD and c["metric"] == primary:
+            return Comparison(c["reference"], c["metric"], float(c["delta"]), float(c["pvalue"]), float(c["pvalue"]))
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ render
+def _track_order(track: Track) -> tuple:
+    return (track.dataset, -track.n_queries, track.beam_width, track.test_hash, track.catalog_hash,
+            track.queries_hash)
+
+
+def _row_order(entry: BoardEntry, primary: str) -> tuple:
+    value = entry.mean.get(primary, math.nan)
+    sign = 1.0 if primary in LOWER_IS_BETTER else -1.0
+    return (math.isnan(value), sign * value if not math.isnan(value) else 0.0, entry.name, entry.kind, entry.source)
+
+
+def _marker(entry: BoardEntry) -> str:
+    if entry.kind == "reference" and entry.name == BASELINE_METHOD:
+        return "baseline"
+    if entry.vs_sft is None:
+        return "n/a"
+    return {"better": "▲", "worse": "▼"}.get(entry.vs_sft.verdict(), "")
+
+
+def _verdict(entry: BoardEntry) -> str:
+    """The CSV's words for the Markdown markers: baseline, n/a, better, worse, n.s."""
+    marker = _marker(entry)
+    return marker if marker in ("baseline", "n/a") else entry.vs_sft.verdict()
+
+
+def _cell(entry: BoardEntry, metric: str) -> str:
+    if metric not in entry.mean:
+        return "—"
+    std = entry.std.get(metric)
+    return f"{entry.mean[metric]:.4f}" + (f" ± {std:.4f}" if std is not None else "")
+
+
+def render_markdown(entries: Sequence[BoardEntry], skipped: Sequence[tuple[str, str]] = (),
+                    primary: str = PRIMARY_METRIC) -> str:
+    metrics = [primary] + [m for m in BOARD_METRICS if m != primary]
+    lines = [
+        "# Leaderboard",
+        "",
+        "Generated by `grbench leaderboard` from accepted submissions (`results/submissions/`, each validated by "
+        "`grbench validate`, which recomputes every metric from the submitted rankings) and the suite's "
+        "reference runs (`results/<profile>/runs/`). Do not edit by hand.",
+        "",
+        f"Sorted by **{HEADERS.get(primary, primary)}** ({primary}, mean over seeds ± std across seeds). "
+        f"Column *vs SFT*: ▲ / ▼ = significantly better / worse than the SFT reference on {primary} "
+        f"(paired sign-flip permutation test on per-query values averaged over seeds, two-sided, Holm-corrected, "
+        f"α = {ALPHA}); blank = not significant; n/a = no test available. Halluc. = hallucination rate "
+        "(lower is better). Each table is one track: the same dataset, test split, SID catalog, beam width and "
+        "evaluated queries.",
+        "",
+    ]
+    tracks = sorted({e.track for e in entries}, key=_track_order)
+    if not tracks:
+        lines += ["No accepted submissions or reference runs yet.", ""]
+    for track in tracks:
+        rows = sorted((e for e in entries if e.track == track), key=lambda e: _row_order(e, primary))
+        lines += [
+            f"## {track.dataset} · {track.n_queries} test queries · beam width {track.beam_width}",
+            "",
+            f"test_hash `{track.test_hash}` · catalog_hash `{track.catalog_hash}` · queries `{track.queries_hash}`",
+            "",
+            "| # | Method | Type | Seeds | " + " | ".join(HEADERS.get(m, m) for m in metrics) + " | vs SFT |",
+            "|---:|---|---|---:|" + "---:|" * len(metrics) + ":---:|",
+        ]
+        for i, e in enumerate(rows, 1):
+            name = e.name.replace("|", "\\|")
+            kind = "reference" if e.kind == "reference" else f"submission (`{e.source}`)"
+            cells = " | ".join(_cell(e, m) for m in metrics)
+            lines.append(f"| {i} | {name} | {kind} | {e.seeds} | {cells} | {_marker(e)} |")
+        lines.append("")
+    if skipped:
+        lines += ["## Not shown", ""]
+        lines += [f"- `{name}`: {reason}" for name, reason in skipped]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_csv(entries: Sequence[BoardEntry], primary: str = PRIMARY_METRIC) -> str:
+    metrics = [primary] + [m for m in BOARD_METRICS if m != primary]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["dataset", "n_queries", "beam_width", "test_hash", "catalog_hash", "queries_hash", "rank",
+                     "method", "type", "source", "seeds"]
+                    + [f"{m}{suffix}" for m in metrics for suffix in ("", "_std")]
+                    + ["vs_sft", "vs_sft_delta", "vs_sft_pvalue_holm"])
+    for track in sorted({e.track for e in entries}, key=_track_order):
+        rows = sorted((e for e in entries if e.track == track), key=lambda e: _row_order(e, primary))
+        for i, e in enumerate(rows, 1):
+            values = []
+            for m in metrics:
+                std = e.std.get(m)
+                values += [f"{e.mean[m]:.6f}" if m in e.mean else "", f"{std:.6f}" if std is not None else ""]
+            c = e.vs_sft
+            writer.writerow(
+                [track.dataset, track.n_queries, track.beam_width, track.test_hash, track.catalog_hash,
+                 track.queries_hash, i, e.name, e.kind, e.source, e.seeds, *values,
+                 _verdict(e), "" if c is None else f"{c.delta:.6f}", "" if c is None else f"{c.pvalue_holm:.6g}"]
+            )
+    return buffer.getvalue()
+
+
+def build_leaderboard(
+    submissions_root: Path | str, results_root: Path | str | None, primary: str = PRIMARY_METRIC,
+    reference_experiments: Sequence[str] = REFERENCE_EXPERIMENTS,
+) -> tuple[list[BoardEntry], list[tuple[str, str]]]:
+    systems = load_references(results_root, tuple(reference_experiments))
+    entries, skipped = submission_entries(submissions_root, systems, primary)
+    return adjust_per_track(reference_entries(systems, primary) + entries), skipped
+
+
+def write_leaderboard(
+    out: Path | str, submissions_root: Path | str, results_root: Path | str | None,
+    primary: str = PRIMARY_METRIC, reference_experiments: Sequence[str] = REFERENCE_EXPERIMENTS,
+) -> tuple[Path, Path]:
+    """Render ``out`` (Markdown) and ``out`` with suffix .csv, atomically; return both paths."""
+    entries, skipped = build_leaderboard(submissions_root, results_root, primary, reference_experiments)
+    out = Path(out)
+    csv_path = out.with_suffix(".csv")
+    atomic_write_text(out, render_markdown(entries, skipped, primary))
+    atomic_write_text(csv_path, render_csv(entries, primary))
+    return out, csv_path
