@@ -1,0 +1,111 @@
+"""BuiltDataset: the output of the data harness (docs/ARCHITECTURE.md "Data: benchmark.data"), its Arrow
+form and its content hashes.
+
+``split_hash`` / ``test_hash`` are sha256 digests over the canonical content of the splits (column names, then
+each column's values: integers as little-endian int64, strings as UTF-8 with lengths, lists as lengths +
+values), not over file bytes, so they do not depend on the parquet writer or library versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from benchmark.data.config import DataConfig
+
+TRAIN_COLUMNS = ("impression_id", "user", "query", "history", "exposed", "clicks", "relevance", "target")
+EVAL_COLUMNS = ("query_id", "user", "query", "history", "relevant", "target")
+SPLITS = ("train", "preference", "valid", "test")
+
+
+@dataclasses.dataclass
+class BuiltDataset:
+    """A built dataset. DataFrame columns are documented in docs/ARCHITECTURE.md; list cells are list[int].
+
+    ``preference`` holds rows of ``train`` (same ``impression_id``) with >= 1 click and >= 1 unclicked
+    exposure, in a seeded shuffled order; ``valid``/``test`` rows are in a seeded shuffled order too (a reduced
+    test set is the first N rows). ``path`` is the cache directory the dataset was loaded from / saved to.
+    """
+
+    name: str
+    config: DataConfig
+    key: str
+    split_hash: str
+    test_hash: str
+    items: pd.DataFrame
+    train: pd.DataFrame
+    preference: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame
+    item_popularity: np.ndarray
+    stats: dict[str, Any]
+    path: Path | None = None
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return (f"BuiltDataset(name={self.name!r}, key={self.key!r}, items={len(self.items)}, "
+                f"train={len(self.train)}, preference={len(self.preference)}, valid={len(self.valid)}, "
+                f"test={len(self.test)}, split_hash={self.split_hash[:12]}...)")
+
+
+# ------------------------------------------------------------------------------------------------ arrow helpers
+def list_array(offsets: np.ndarray, values: np.ndarray) -> pa.Array:
+    """A list<int64> Arrow array from CSR offsets/values."""
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values.astype(np.int64)))
+
+
+def padded_list_array(matrix: np.ndarray, keep: np.ndarray | None = None) -> pa.Array:
+    """list<int64> from a padded (N, W) matrix; ``keep`` (default: entries >= 0) selects the cells, in order."""
+    keep = matrix >= 0 if keep is None else keep
+    offsets = np.zeros(len(matrix) + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=offsets[1:])
+    return list_array(offsets, matrix[keep])
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """pandas with list columns as Python lists of ints (pyarrow would give numpy arrays)."""
+    data: dict[str, Any] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_list(column.type):
+            data[name] = column.to_pylist()
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            data[name] = pd.Series(column.to_pylist(), dtype=object)
+        else:
+            data[name] = column.to_numpy()
+    return pd.DataFrame(data, columns=table.column_names)
+
+
+def _update_column(digest: Any, name: str, column: pa.ChunkedArray | pa.Array) -> None:
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    digest.update(f"\x00{name}:{array.type}\x00".encode())
+    if pa.types.is_list(array.type):
+        digest.update(pc.list_value_length(array).to_numpy(zero_copy_only=False).astype("<i8").tobytes())
+        digest.update(pc.list_flatten(array).to_numpy(zero_copy_only=False).astype("<i8").tobytes())
+    elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        values = array.to_pylist()
+        digest.update(np.array([len(v.encode()) for v in values], dtype="<i8").tobytes())
+        digest.update("".join(values).encode())
+    else:
+        digest.update(array.to_numpy(zero_copy_only=False).astype("<i8").tobytes())
+
+
+def content_hash(tables: dict[str, pa.Table]) -> str:
+    """sha256 over the canonical content of the named tables (order of names fixed by sorting)."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        table = tables[name]
+        digest.update(f"\x01{name}:{table.num_rows}\x01".encode())
+        for column in table.column_names:
+            _update_column(digest, column, table.column(column))
+    return digest.hexdigest()
