@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from benchmark.config import to_dict
 from benchmark.data import cache
-from benchmark.data.canonical import CanonicalData
+from benchmark.data.canonical import ITEM_COLUMNS, CanonicalData
 from benchmark.data.clicks import simulate_clicks
 from benchmark.data.config import DataConfig
 from benchmark.data.dataset import BuiltDataset, content_hash, list_array, padded_list_array, table_to_frame
@@ -137,7 +137,11 @@ def assemble(name: str, data: CanonicalData, rows: SplitRows, config: DataConfig
     valid = _eval_table(rows.valid, q_valid, queries, texts, _rng(config, STREAM_VALID_ORDER))
     test = _eval_table(rows.test, q_test, queries, texts, _rng(config, STREAM_TEST_ORDER))
     popularity = np.bincount(exposure.items[clicked], minlength=n_items).astype(np.int64)
-    items = pa.Table.from_pandas(data.items, preserve_index=False)
+    items = pa.table({
+        column: pa.array(data.items[column].to_numpy(dtype=np.int64)) if column == "item_id"
+        else pa.array([str(v) for v in data.items[column].tolist()], type=pa.string())
+        for column in ITEM_COLUMNS
+    })
     tables = {
         "items": items,
         "train": train,

@@ -87,16 +87,19 @@ def table_to_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def _update_column(digest: Any, name: str, column: pa.ChunkedArray | pa.Array) -> None:
+    """Feed one column in a library-independent form: a kind tag, then lengths / values as little-endian."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    digest.update(f"\x00{name}:{array.type}\x00".encode())
-    if pa.types.is_list(array.type):
+    if pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
+        digest.update(f"\x00{name}:list<int>\x00".encode())
         digest.update(pc.list_value_length(array).to_numpy(zero_copy_only=False).astype("<i8").tobytes())
         digest.update(pc.list_flatten(array).to_numpy(zero_copy_only=False).astype("<i8").tobytes())
     elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        values = array.to_pylist()
-        digest.update(np.array([len(v.encode()) for v in values], dtype="<i8").tobytes())
-        digest.update("".join(values).encode())
+        digest.update(f"\x00{name}:str\x00".encode())
+        values = [v.encode() for v in array.to_pylist()]
+        digest.update(np.array([len(v) for v in values], dtype="<i8").tobytes())
+        digest.update(b"".join(values))
     else:
+        digest.update(f"\x00{name}:int\x00".encode())
         digest.update(array.to_numpy(zero_copy_only=False).astype("<i8").tobytes())
 
 

@@ -111,6 +111,7 @@ def test_cache_reuse_force_and_key_changes(monkeypatch) -> None:
     second = build_dataset("synthetic", SMALL)
     assert len(calls) == 1 and second.path == first.path and second.split_hash == first.split_hash
     assert second.train.equals(first.train) and second.preference.equals(first.preference)
+    assert second.items.equals(first.items) and second.test.equals(first.test)  # same dtypes fresh or cached
     assert second.stats == json.loads(json.dumps(first.stats))
     build_dataset("synthetic", SMALL, force=True)
     assert len(calls) == 2
@@ -163,3 +164,16 @@ def test_cli_list_build_stats(monkeypatch, capsys) -> None:
     expected = build_dataset("synthetic", dataclasses.replace(SMALL, seed=3))
     assert payload["split_hash"] == expected.split_hash and payload["stats"]["impressions"] == len(expected.train)
     assert data_cli(monkeypatch, ["data"]) == 0
+
+
+def test_default_synthetic_regression_values() -> None:
+    """The default smoke dataset; exact counts and tight statistics (a protocol change must show up here)."""
+    ds = build_dataset("synthetic")
+    s = ds.stats
+    assert (s["users"], s["items"], s["interactions"]) == (400, 600, 3748)
+    assert (s["impressions"], s["valid_rows"], s["test_rows"]) == (2548, 400, 400)
+    assert s["queries"]["distinct"] == 36 and s["positives_per_query"]["median"] == 17
+    assert abs(s["pseudo_negative_rate"] - 0.5016) < 0.005
+    assert abs(s["positives_per_impression"]["mean"] - 1.930) < 0.01
+    assert abs(s["click_rate_by_rank"][0] - 0.7626) < 0.005
+    assert ds.test.iloc[0]["query"] == build_dataset("synthetic").test.iloc[0]["query"]

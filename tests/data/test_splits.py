@@ -40,3 +40,24 @@ def test_temporal_golden() -> None:
 def test_rows_from_lists_truncates_and_drops_empty_histories() -> None:
     rows = rows_from_lists([0, 1, 2], [[1, 2, 3, 4], [], [5]], [9, 8, 7], history_len=3)
     assert _rows(rows) == [(0, [2, 3, 4], 9), (2, [5], 7)]
+
+
+def test_content_hash_is_canonical_and_pinned() -> None:
+    import hashlib
+
+    import pyarrow as pa
+
+    from benchmark.data.dataset import content_hash
+
+    table = pa.table({"a": pa.array([1, 2], pa.int64()), "s": pa.array(["x", "yz"]), "l": pa.array([[1], [2, 3]])})
+    same = pa.table({"a": pa.array([1, 2], pa.int32()), "s": pa.array(["x", "yz"], pa.large_string()),
+                     "l": pa.array([[1], [2, 3]], pa.list_(pa.int32()))})
+    # Hand-built digest of the documented canonical form (docs/DATA.md section 7).
+    digest = hashlib.sha256()
+    digest.update(b"\x01t:2\x01")
+    digest.update(b"\x00a:int\x00" + np.array([1, 2], "<i8").tobytes())
+    digest.update(b"\x00s:str\x00" + np.array([1, 2], "<i8").tobytes() + b"xyz")
+    digest.update(b"\x00l:list<int>\x00" + np.array([1, 2], "<i8").tobytes() + np.array([1, 2, 3], "<i8").tobytes())
+    assert content_hash({"t": table}) == content_hash({"t": same}) == digest.hexdigest()
+    assert content_hash({"t": table}) == "e09470fd2710765a6200ab8790037d272525911ff4462a9806d5010a16730e50"
+    assert content_hash({"t": table.slice(0, 1)}) != content_hash({"t": table})
