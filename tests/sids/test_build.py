@@ -67,6 +67,10 @@ def test_text_encoder_groups_near_identical_titles(tiny_dataset) -> None:
         assert len(set(first[template == t])) == 1, (t, first[template == t])
     assert len(set(first)) == 8
     assert catalog.build_info["embedding_dim"] == 384
+    # regression values (all-MiniLM-L6-v2 + faiss, seed 0); a change means the SIDs changed
+    stats = catalog.stats()
+    assert stats["residual_mse"] == pytest.approx([0.025702, 0.018010], rel=1e-3)
+    assert stats["distinct_sids"] == 16 and stats["collision_rate"] == pytest.approx(16 / 24)
 
 
 def test_empty_text_catalog_builds_with_cooccurrence() -> None:
