@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from benchmark.decoding import beam_search
+from benchmark.errors import ConfigError
 from benchmark.model import (
     MODEL_SIZES,
     ModelConfig,
@@ -146,24 +147,35 @@ def hf_beam_search(
 
 
 def compare_beams(ours: list, theirs: list, tol: float = 1e-4) -> dict[str, Any]:
-    """Identical = same sequences in the same order and scores within ``tol`` for every query."""
-    same_order = same_set = 0
+    """Identical = same sequences in the same order with scores within ``tol``, for every query.
+
+    Two implementations can order two beams differently when their scores differ by float rounding only
+    (likely with a randomly initialised model, whose next-token distributions are nearly uniform), so we also
+    count queries that are identical *up to near-ties*: the same set of sequences, each sequence's score
+    within ``tol``, and the score at every rank within ``tol`` (any swap is between beams closer than ``tol``).
+    """
+    same_order = up_to_ties = 0
     max_diff = 0.0
     for mine, hf in zip(ours, theirs):
         mine_seq = [b.token_ids for b in mine]
-        hf_seq = [s for s, _ in hf]
-        same_order += mine_seq == hf_seq
-        same_set += set(mine_seq) == set(hf_seq)
+        hf_seq = [seq for seq, _ in hf]
         hf_score = dict(hf)
         diffs = [abs(b.score - hf_score[b.token_ids]) for b in mine if b.token_ids in hf_score]
         max_diff = max([max_diff, *diffs])
+        scores_close = len(diffs) == len(mine) and all(d <= tol for d in diffs)
+        ranks_close = len(mine) == len(hf) and all(abs(b.score - v) <= tol for b, (_, v) in zip(mine, hf))
+        same_set = set(mine_seq) == set(hf_seq)
+        same_order += mine_seq == hf_seq and scores_close
+        up_to_ties += same_set and scores_close and ranks_close
     n = len(ours)
     return {
-        "identical": same_order == n and max_diff <= tol,
+        "identical": same_order == n,
+        "identical_up_to_near_ties": up_to_ties == n,
         "queries_same_order": same_order,
-        "queries_same_set": same_set,
+        "queries_same_up_to_near_ties": up_to_ties,
         "queries": n,
         "max_abs_score_diff": max_diff,
+        "tolerance": tol,
     }
 
 
@@ -183,6 +195,7 @@ def run_decode(args: argparse.Namespace) -> dict[str, Any]:
             "mean_prompt_tokens": float(np.mean([len(p) for p in prompts])),
             "beam_width": args.beam_width,
             "batch_size": args.batch_size,
+            "repeats": args.repeats,
             "threads": threads,
             "device": args.device,
         },
@@ -192,14 +205,20 @@ def run_decode(args: argparse.Namespace) -> dict[str, Any]:
     beam_search(model, tokenizer, prompts[:1], args.beam_width, None, args.batch_size)
     hf_beam_search(model, tokenizer, prompts[:1], args.beam_width, None, args.batch_size)
     for mode, cat in (("unconstrained", None), ("constrained", catalog)):
-        t_ours, ours = _timed(
-            lambda cat=cat: beam_search(model, tokenizer, prompts, args.beam_width, cat, args.batch_size),
-            args.device,
-        )
-        t_hf, theirs = _timed(
-            lambda cat=cat: hf_beam_search(model, tokenizer, prompts, args.beam_width, cat, args.batch_size),
-            args.device,
-        )
+        t_ours, t_hf = float("inf"), float("inf")
+        for _ in range(args.repeats):  # alternated; the fastest run of each side counts
+            seconds, ours = _timed(
+                lambda cat=cat: beam_search(model, tokenizer, prompts, args.beam_width, cat, args.batch_size),
+                args.device,
+            )
+            t_ours = min(t_ours, seconds)
+            seconds, theirs = _timed(
+                lambda cat=cat: hf_beam_search(
+                    model, tokenizer, prompts, args.beam_width, cat, args.batch_size
+                ),
+                args.device,
+            )
+            t_hf = min(t_hf, seconds)
         n = len(prompts)
         report["modes"][mode] = {
             "ours_seconds": t_ours,
@@ -226,14 +245,18 @@ def print_decode(report: dict[str, Any]) -> None:
     header = f"{'mode':<14}{'ours s':>9}{'generate s':>12}{'speed-up':>10}{'ours q/s':>10}{'ours ms/q':>11}  identical"
     print(header)
     for mode, r in report["modes"].items():
-        verdict = (
-            "yes"
-            if r["identical"]
-            else (
-                f"NO (same order {r['queries_same_order']}/{r['queries']}, same set {r['queries_same_set']}/"
-                f"{r['queries']})"
+        if r["identical"]:
+            verdict = "yes"
+        elif r["identical_up_to_near_ties"]:
+            verdict = (
+                f"up to near-ties (exact order in {r['queries_same_order']}/{r['queries']} queries; the others "
+                f"swap beams whose scores differ by < {r['tolerance']:g})"
             )
-        )
+        else:
+            verdict = (
+                f"NO (exact order in {r['queries_same_order']}/{r['queries']}, equal up to near-ties in "
+                f"{r['queries_same_up_to_near_ties']}/{r['queries']})"
+            )
         flag = "" if r["speedup"] >= r["target_speedup"] else f"  [below the {r['target_speedup']:g}x target]"
         print(
             f"{mode:<14}{r['ours_seconds']:>9.2f}{r['generate_seconds']:>12.2f}{r['speedup']:>9.1f}x"
@@ -270,6 +293,11 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
     tokenizer, model, catalog, rng = synthetic_setup(args)
     model.train()
     sids = catalog.sids()
+    if max(args.candidates, args.batch_candidates) > len(sids):
+        raise ConfigError(
+            f"--candidates/--batch-candidates ({args.candidates}/{args.batch_candidates}) cannot exceed the "
+            f"{len(sids)} SIDs of the synthetic catalog (--catalog-size)."
+        )
 
     def impression(n_candidates: int) -> tuple[list[int], list[list[int]]]:
         prompt = synthetic_prompts(tokenizer, catalog, rng, 1, args.history, args.words)[0]
@@ -391,18 +419,38 @@ def print_train(report: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- CLI
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser, size: str) -> None:
     parser.add_argument(
         "--size", default=size, choices=list(MODEL_SIZES), help=f"model size (default {size})"
     )
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's setting)")
+    parser.add_argument(
+        "--threads", type=_positive_int, default=None, help="torch threads (default: torch's setting)"
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--levels", type=int, default=3, help="SID levels (default 3, as in the paper)")
-    parser.add_argument("--codebook", type=int, default=256, help="codes per level (default 256)")
-    parser.add_argument("--words", type=int, default=2000, help="query-word vocabulary size (default 2000)")
-    parser.add_argument("--catalog-size", type=int, default=4000, help="SIDs in the synthetic catalog")
-    parser.add_argument("--history", type=int, default=10, help="history SIDs per prompt (default 10)")
+    parser.add_argument(
+        "--levels", type=_positive_int, default=3, help="SID levels (default 3, as in the paper)"
+    )
+    parser.add_argument("--codebook", type=_positive_int, default=256, help="codes per level (default 256)")
+    parser.add_argument(
+        "--words", type=_positive_int, default=2000, help="query-word vocabulary size (default 2000)"
+    )
+    parser.add_argument(
+        "--catalog-size", type=_positive_int, default=4000, help="SIDs in the synthetic catalog"
+    )
+    parser.add_argument(
+        "--history", type=_positive_int, default=10, help="history SIDs per prompt (default 10)"
+    )
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
 
 
@@ -420,26 +468,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     decode = sub.add_parser("decode", help="our beam search vs transformers generate (B=128, size s)")
     _common(decode, "s")
-    decode.add_argument("--beam-width", type=int, default=128)
-    decode.add_argument("--queries", type=int, default=8)
-    decode.add_argument("--batch-size", type=int, default=8, help="queries decoded together")
+    decode.add_argument("--beam-width", type=_positive_int, default=128)
+    decode.add_argument("--queries", type=_positive_int, default=8)
+    decode.add_argument("--batch-size", type=_positive_int, default=8, help="queries decoded together")
+    decode.add_argument(
+        "--repeats", type=_positive_int, default=1, help="timed runs per side (the fastest counts)"
+    )
     decode.set_defaults(func=lambda args: _emit(run_decode(args), args, print_decode))
 
     train = sub.add_parser("train", help="packed vs per-candidate forward+backward; training FLOP/s vs peak")
     _common(train, "s")
-    train.add_argument("--candidates", type=int, default=16, help="candidates in (a) (default 16)")
+    train.add_argument("--candidates", type=_positive_int, default=16, help="candidates in (a) (default 16)")
     train.add_argument(
         "--batch",
-        type=int,
+        type=_positive_int,
         default=32,
         help="impressions per training batch in (b) (default 32, as in the profiles)",
     )
     train.add_argument(
         "--batch-candidates",
-        type=int,
+        type=_positive_int,
         default=10,
         help="candidates per impression in (b) (default 10: the exposed list of the click model)",
     )
-    train.add_argument("--steps", type=int, default=8, help="timed training steps (the fastest counts)")
-    train.add_argument("--reps", type=int, default=7, help="timed repetitions for (a) (the fastest counts)")
+    train.add_argument(
+        "--steps", type=_positive_int, default=8, help="timed training steps (the fastest counts)"
+    )
+    train.add_argument(
+        "--reps", type=_positive_int, default=7, help="timed repetitions for (a) (the fastest counts)"
+    )
     train.set_defaults(func=lambda args: _emit(run_train(args), args, print_train))

@@ -51,3 +51,19 @@ def test_perf_text_output(capsys) -> None:
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "speed-up" in out and "unconstrained" in out and "constrained" in out
+
+
+def test_compare_beams_near_ties() -> None:
+    from benchmark.commands.perf import compare_beams
+    from benchmark.decoding import Beam
+
+    ours = [[Beam((1, 2), -1.0), Beam((3, 4), -1.00002), Beam((5, 6), -3.0)]]
+    exact = [[((1, 2), -1.0), ((3, 4), -1.00002), ((5, 6), -3.0)]]
+    swapped = [[((3, 4), -1.00001), ((1, 2), -1.00001), ((5, 6), -3.0)]]  # a near-tie swapped
+    different = [[((1, 2), -1.0), ((5, 6), -1.5), ((3, 4), -3.0)]]  # a real disagreement
+    assert compare_beams(ours, exact)["identical"]
+    result = compare_beams(ours, swapped)
+    assert not result["identical"] and result["identical_up_to_near_ties"]
+    result = compare_beams(ours, different)
+    assert not result["identical"] and not result["identical_up_to_near_ties"]
+    assert abs(result["max_abs_score_diff"] - 1.99998) < 1e-9

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark.errors import ConfigError, DataError
+from benchmark.errors import ArtifactMismatchError, ConfigError, DataError
 from benchmark.model import SidTokenizer
 from benchmark.model.tokenizer import META_FILE
 
@@ -109,5 +109,5 @@ def test_load_errors(tok: SidTokenizer, tmp_path) -> None:
     meta = json.loads((tmp_path / META_FILE).read_text())
     meta["codebook_sizes"] = [4, 2]  # the vocabulary holds only 3 level-0 codes
     (tmp_path / META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(Exception, match="other codebook sizes"):
+    with pytest.raises(ArtifactMismatchError, match="other codebook sizes"):
         SidTokenizer.from_pretrained(tmp_path)
