@@ -1,424 +1,20 @@
-"""``grbench perf``: speed claims measured side by side in one run (STYLE.md habit 10).
+"""``grbench perf``: speed claims measured side by side in one run (see ``benchmark.perf``).
 
-``grbench perf decode``  our batched KV-cache beam search vs ``transformers`` ``generate`` (same model, same
-                         prompts, same token rules, B = 128), unconstrained and trie-constrained: speed-up,
-                         whether the outputs are identical, queries/s and per-query latency.
-``grbench perf train``   (a) packed candidates vs one sequence per candidate, forward + backward, 1 prompt +
-                         16 candidates; (b) training throughput (forward + backward + AdamW on packed batches)
-                         in tokens/s and achieved FLOP/s as a fraction of a dense fp32 matmul peak measured in
-                         the same process on the same threads.
-
-Both use a randomly initialised model of the size ladder and a synthetic vocabulary / SID catalog of
-realistic shape (speed does not depend on what the weights have learned); the output says so.
+The measurements import torch and transformers; they are imported only when a perf command runs, so the rest
+of the CLI starts fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-import torch
+# The size ladder's names, spelled out so that --help does not import torch; a test keeps them equal to
+# benchmark.model.MODEL_SIZES.
+SIZES = ("xs", "s", "m", "l")
 
-from benchmark.decoding import beam_search
-from benchmark.errors import ConfigError
-from benchmark.model import (
-    MODEL_SIZES,
-    ModelConfig,
-    SidTokenizer,
-    build_model,
-    candidate_logps,
-    count_parameters,
-    pack_candidates,
-    separate_candidate_logps,
-    training_flops,
-)
-from benchmark.sids.catalog import SidCatalog
-
-DECODE_TARGET = 5.0
-PACKING_TARGET = 3.0
-MFU_TARGET = 0.40
-
-
-# ---------------------------------------------------------------------------------------------- setup
-def synthetic_setup(args: argparse.Namespace) -> tuple[SidTokenizer, Any, SidCatalog, np.random.Generator]:
-    """A vocabulary of ``words`` query words + ``levels`` x ``codebook`` code tokens, a catalog of
-    ``catalog_size`` distinct random SIDs (one item each), and a randomly initialised model."""
-    rng = np.random.default_rng(args.seed)
-    words = [f"w{i}" for i in range(args.words)]
-    sizes = (args.codebook,) * args.levels
-    tokenizer = SidTokenizer.build([" ".join(words)], sizes)
-    codes = np.unique(rng.integers(0, args.codebook, size=(args.catalog_size * 2, args.levels)), axis=0)
-    codes = codes[rng.permutation(len(codes))[: args.catalog_size]]
-    catalog = SidCatalog(codes, sizes, np.zeros(len(codes)), split_hash="synthetic", name="synthetic")
-    model = build_model(ModelConfig(size=args.size), tokenizer, seed=args.seed).to(args.device)
-    return tokenizer, model, catalog, rng
-
-
-def synthetic_prompts(
-    tokenizer: SidTokenizer, catalog: SidCatalog, rng: np.random.Generator, n: int, history: int, n_words: int
-) -> list[list[int]]:
-    """Queries of 1-4 of the ``n_words`` words and ``history`` catalog SIDs (the dataset's default length 10)."""
-    sids = catalog.sids()
-    prompts = []
-    for _ in range(n):
-        words = " ".join(f"w{int(i)}" for i in rng.integers(0, n_words, size=rng.integers(1, 5)))
-        past = [sids[int(i)] for i in rng.integers(0, len(sids), size=history)]
-        prompts.append(tokenizer.encode_prompt(words, past))
-    return prompts
-
-
-def _set_threads(threads: int | None) -> int:
-    if threads:
-        torch.set_num_threads(threads)
-    return torch.get_num_threads()
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _timed(fn: Callable[[], Any], device: str) -> tuple[float, Any]:
-    _sync(device)
-    start = time.perf_counter()
-    result = fn()
-    _sync(device)
-    return time.perf_counter() - start, result
-
-
-# ---------------------------------------------------------------------------------------------- decode
-def hf_beam_search(
-    model: Any,
-    tokenizer: SidTokenizer,
-    prompts: list[list[int]],
-    width: int,
-    catalog: SidCatalog | None,
-    batch_size: int,
-) -> list[list[tuple[tuple[int, ...], float]]]:
-    """The same search through ``model.generate``: the settings that make it comparable.
-
-    ``length_penalty=0`` (score = summed log-probs), ``suppress_tokens`` = pad/bos/eos/sep (no beam can end
-    early, so exactly L tokens are generated), ``prefix_allowed_tokens_fn`` = the same trie. Both apply
-    their -inf masks after the log-softmax. Beams ``generate`` pads with (score <= -1e9) are dropped.
-    """
-    levels = tokenizer.levels
-    starts = [tokenizer.level_token_ids(level)[0] for level in range(levels)]
-    sizes = tokenizer.codebook_sizes
-    results = []
-    for first in range(0, len(prompts), batch_size):
-        chunk = prompts[first : first + batch_size]
-        longest = max(len(p) for p in chunk)
-        ids = torch.tensor([[tokenizer.pad_id] * (longest - len(p)) + list(p) for p in chunk])
-        mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in chunk])
-
-        def allowed(_: int, sequence: torch.Tensor, longest: int = longest) -> list[int]:
-            generated = sequence[longest:].tolist()
-            prefix = tuple(t - starts[i] for i, t in enumerate(generated))
-            if any(not 0 <= c < sizes[i] for i, c in enumerate(prefix)):
-                return [tokenizer.pad_id]  # a padding beam of generate (-1e9); pad is suppressed anyway
-            return [starts[len(prefix)] + c for c in catalog.allowed_next(prefix)] or [tokenizer.pad_id]
-
-        out = model.generate(
-            input_ids=ids.to(model.device),
-            attention_mask=mask.to(model.device),
-            num_beams=width,
-            num_return_sequences=width,
-            max_new_tokens=levels,
-            do_sample=False,
-            length_penalty=0.0,
-            early_stopping=False,
-            suppress_tokens=[tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.sep_id],
-            prefix_allowed_tokens_fn=allowed if catalog is not None else None,
-            pad_token_id=tokenizer.pad_id,
-            eos_token_id=tokenizer.eos_id,
-            bos_token_id=tokenizer.bos_id,
-            output_scores=True,
-            return_dict_in_generate=True,
-        )
-        seqs = out.sequences[:, longest:].reshape(len(chunk), width, -1).tolist()
-        scores = out.sequences_scores.reshape(len(chunk), width).tolist()
-        for q in range(len(chunk)):
-            results.append([(tuple(s), float(v)) for s, v in zip(seqs[q], scores[q]) if v > -1e8])
-    return results
-
-
-def compare_beams(ours: list, theirs: list, tol: float = 1e-4) -> dict[str, Any]:
-    """Identical = same sequences in the same order with scores within ``tol``, for every query.
-
-    Two implementations can order two beams differently when their scores differ by float rounding only
-    (likely with a randomly initialised model, whose next-token distributions are nearly uniform), so we also
-    count queries that are identical *up to near-ties*: the same set of sequences, each sequence's score
-    within ``tol``, and the score at every rank within ``tol`` (any swap is between beams closer than ``tol``).
-    """
-    same_order = up_to_ties = 0
-    max_diff = 0.0
-    for mine, hf in zip(ours, theirs):
-        mine_seq = [b.token_ids for b in mine]
-        hf_seq = [seq for seq, _ in hf]
-        hf_score = dict(hf)
-        diffs = [abs(b.score - hf_score[b.token_ids]) for b in mine if b.token_ids in hf_score]
-        max_diff = max([max_diff, *diffs])
-        scores_close = len(diffs) == len(mine) and all(d <= tol for d in diffs)
-        ranks_close = len(mine) == len(hf) and all(abs(b.score - v) <= tol for b, (_, v) in zip(mine, hf))
-        same_set = set(mine_seq) == set(hf_seq)
-        same_order += mine_seq == hf_seq and scores_close
-        up_to_ties += same_set and scores_close and ranks_close
-    n = len(ours)
-    return {
-        "identical": same_order == n,
-        "identical_up_to_near_ties": up_to_ties == n,
-        "queries_same_order": same_order,
-        "queries_same_up_to_near_ties": up_to_ties,
-        "queries": n,
-        "max_abs_score_diff": max_diff,
-        "tolerance": tol,
-    }
-
-
-def run_decode(args: argparse.Namespace) -> dict[str, Any]:
-    threads = _set_threads(args.threads)
-    tokenizer, model, catalog, rng = synthetic_setup(args)
-    prompts = synthetic_prompts(tokenizer, catalog, rng, args.queries, args.history, args.words)
-    report: dict[str, Any] = {
-        "setup": {
-            "model_size": args.size,
-            "parameters": count_parameters(model),
-            "weights": f"random init (seed {args.seed}); speed does not depend on trained weights",
-            "vocab_size": tokenizer.vocab_size,
-            "codebook_sizes": list(tokenizer.codebook_sizes),
-            "catalog_sids": len(catalog),
-            "queries": len(prompts),
-            "mean_prompt_tokens": float(np.mean([len(p) for p in prompts])),
-            "beam_width": args.beam_width,
-            "batch_size": args.batch_size,
-            "repeats": args.repeats,
-            "threads": threads,
-            "device": args.device,
-        },
-        "modes": {},
-    }
-    # warm-up both paths on one query so one-off allocations are not charged to either side
-    beam_search(model, tokenizer, prompts[:1], args.beam_width, None, args.batch_size)
-    hf_beam_search(model, tokenizer, prompts[:1], args.beam_width, None, args.batch_size)
-    for mode, cat in (("unconstrained", None), ("constrained", catalog)):
-        t_ours, t_hf = float("inf"), float("inf")
-        for _ in range(args.repeats):  # alternated; the fastest run of each side counts
-            seconds, ours = _timed(
-                lambda cat=cat: beam_search(model, tokenizer, prompts, args.beam_width, cat, args.batch_size),
-                args.device,
-            )
-            t_ours = min(t_ours, seconds)
-            seconds, theirs = _timed(
-                lambda cat=cat: hf_beam_search(
-                    model, tokenizer, prompts, args.beam_width, cat, args.batch_size
-                ),
-                args.device,
-            )
-            t_hf = min(t_hf, seconds)
-        n = len(prompts)
-        report["modes"][mode] = {
-            "ours_seconds": t_ours,
-            "generate_seconds": t_hf,
-            "speedup": t_hf / t_ours,
-            "target_speedup": DECODE_TARGET,
-            "ours_queries_per_second": n / t_ours,
-            "ours_ms_per_query": 1000 * t_ours / n,
-            "generate_queries_per_second": n / t_hf,
-            "generate_ms_per_query": 1000 * t_hf / n,
-            **compare_beams(ours, theirs),
-        }
-    return report
-
-
-def print_decode(report: dict[str, Any]) -> None:
-    s = report["setup"]
-    print(
-        f"grbench perf decode: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
-        f"{s['vocab_size']}, SIDs {s['codebook_sizes']}, catalog {s['catalog_sids']} SIDs, {s['queries']} queries "
-        f"(~{s['mean_prompt_tokens']:.0f} prompt tokens), B={s['beam_width']}, {s['batch_size']} queries/batch, "
-        f"{s['threads']} threads on {s['device']}"
-    )
-    header = f"{'mode':<14}{'ours s':>9}{'generate s':>12}{'speed-up':>10}{'ours q/s':>10}{'ours ms/q':>11}  identical"
-    print(header)
-    for mode, r in report["modes"].items():
-        if r["identical"]:
-            verdict = "yes"
-        elif r["identical_up_to_near_ties"]:
-            verdict = (
-                f"up to near-ties (exact order in {r['queries_same_order']}/{r['queries']} queries; the others "
-                f"swap beams whose scores differ by < {r['tolerance']:g})"
-            )
-        else:
-            verdict = (
-                f"NO (exact order in {r['queries_same_order']}/{r['queries']}, equal up to near-ties in "
-                f"{r['queries_same_up_to_near_ties']}/{r['queries']})"
-            )
-        flag = "" if r["speedup"] >= r["target_speedup"] else f"  [below the {r['target_speedup']:g}x target]"
-        print(
-            f"{mode:<14}{r['ours_seconds']:>9.2f}{r['generate_seconds']:>12.2f}{r['speedup']:>9.1f}x"
-            f"{r['ours_queries_per_second']:>10.2f}{r['ours_ms_per_query']:>11.1f}  {verdict} "
-            f"(max |score diff| {r['max_abs_score_diff']:.1e}){flag}"
-        )
-
-
-# ---------------------------------------------------------------------------------------------- train
-class MatmulPeak:
-    """Best dense fp32 ``A @ B`` rate over a few square sizes on the current threads.
-
-    ``sample()`` is called between the timed training steps, so the peak and the steps are measured under
-    the same conditions (on a shared machine, load changes from second to second); the best rate counts.
-    """
-
-    def __init__(self, device: str, sizes: Sequence[int] = (512, 1024, 2048)) -> None:
-        self.device = device
-        self.operands = [(torch.randn(n, n, device=device), torch.randn(n, n, device=device)) for n in sizes]
-        self.best, self.best_size = 0.0, 0
-        for a, b in self.operands:
-            a @ b  # warm-up
-
-    def sample(self) -> None:
-        for a, b in self.operands:
-            seconds, _ = _timed(lambda a=a, b=b: a @ b, self.device)
-            rate = 2.0 * a.shape[0] ** 3 / seconds
-            if rate > self.best:
-                self.best, self.best_size = rate, a.shape[0]
-
-
-def run_train(args: argparse.Namespace) -> dict[str, Any]:
-    threads = _set_threads(args.threads)
-    tokenizer, model, catalog, rng = synthetic_setup(args)
-    model.train()
-    sids = catalog.sids()
-    if max(args.candidates, args.batch_candidates) > len(sids):
-        raise ConfigError(
-            f"--candidates/--batch-candidates ({args.candidates}/{args.batch_candidates}) cannot exceed the "
-            f"{len(sids)} SIDs of the synthetic catalog (--catalog-size)."
-        )
-
-    def impression(n_candidates: int) -> tuple[list[int], list[list[int]]]:
-        prompt = synthetic_prompts(tokenizer, catalog, rng, 1, args.history, args.words)[0]
-        picks = rng.choice(len(sids), size=n_candidates, replace=False)
-        return prompt, [tokenizer.target_ids(sids[int(i)]) for i in picks]
-
-    # (a) packed vs one sequence per candidate, forward + backward, one impression
-    prompt, cands = impression(args.candidates)
-
-    def packed_step() -> torch.Tensor:
-        # packing is inside the timed step, as building the per-candidate batch is in the baseline
-        model.zero_grad(set_to_none=True)
-        packed = pack_candidates([prompt], [cands], tokenizer.pad_id)
-        logps = candidate_logps(model, packed, with_hidden=True)[0]
-        logps.sum().backward()
-        return logps.detach()
-
-    def separate_step() -> torch.Tensor:
-        model.zero_grad(set_to_none=True)
-        logps = separate_candidate_logps(model, [prompt], [cands], tokenizer.pad_id)
-        logps.sum().backward()
-        return logps.detach()
-
-    diff = (packed_step() - separate_step()).abs().max().item()
-    t_packed_a, t_separate_a = [], []
-    for _ in range(args.reps):  # interleaved, so load changes on a shared machine hit both sides alike
-        t_packed_a.append(_timed(packed_step, args.device)[0])
-        t_separate_a.append(_timed(separate_step, args.device)[0])
-    t_packed, t_separate = min(t_packed_a), min(t_separate_a)
-
-    # (b) training throughput on packed batches: forward + backward + AdamW step
-    batch = [impression(args.batch_candidates) for _ in range(args.batch)]
-    packed_b = pack_candidates([p for p, _ in batch], [c for _, c in batch], tokenizer.pad_id)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-    def train_step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        logps, _ = candidate_logps(model, packed_b, with_hidden=False)
-        loss = -(logps.sum() / packed_b.token_mask.sum())
-        loss.backward()
-        optimizer.step()
-
-    train_step()  # warm-up (allocates AdamW state)
-    peak = MatmulPeak(args.device)
-    step_times = []
-    for _ in range(args.steps):  # interleaved with the peak measurement, the fastest of each counts
-        step_times.append(_timed(train_step, args.device)[0])
-        peak.sample()
-    t_step = min(step_times)
-    n_tokens, seq_len = packed_b.n_tokens, packed_b.seq_len
-    head_tokens = int(packed_b.token_mask.sum())
-    flops = training_flops(model, n_tokens, seq_len, head_tokens=head_tokens)
-    achieved = flops / t_step
-    return {
-        "setup": {
-            "model_size": args.size,
-            "parameters": count_parameters(model),
-            "weights": f"random init (seed {args.seed}); speed does not depend on trained weights",
-            "vocab_size": tokenizer.vocab_size,
-            "threads": threads,
-            "device": args.device,
-        },
-        "packing": {
-            "prompt_tokens": len(prompt),
-            "candidates": len(cands),
-            "candidate_tokens": len(cands[0]),
-            "packed_tokens": len(prompt) + sum(len(c) for c in cands),
-            "separate_tokens": sum(len(prompt) + len(c) for c in cands),
-            "packed_ms": 1000 * t_packed,
-            "separate_ms": 1000 * t_separate,
-            "speedup": t_separate / t_packed,
-            "target_speedup": PACKING_TARGET,
-            "max_abs_logp_diff": diff,
-            "baseline": "one batched forward+backward over the C sequences prompt+candidate (standard causal mask)",
-        },
-        "throughput": {
-            "impressions_per_batch": args.batch,
-            "candidates_per_impression": args.batch_candidates,
-            "tokens_per_batch": n_tokens,
-            "packed_length": seq_len,
-            "step_seconds": t_step,
-            "tokens_per_second": n_tokens / t_step,
-            "impressions_per_second": args.batch / t_step,
-            "flops_per_step": flops,
-            "achieved_flops_per_second": achieved,
-            "matmul_peak_flops_per_second": peak.best,
-            "matmul_peak_size": peak.best_size,
-            "fraction_of_peak": achieved / peak.best,
-            "target_fraction": MFU_TARGET,
-        },
-    }
-
-
-def print_train(report: dict[str, Any]) -> None:
-    s, a, b = report["setup"], report["packing"], report["throughput"]
-    print(
-        f"grbench perf train: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
-        f"{s['vocab_size']}, {s['threads']} threads on {s['device']}"
-    )
-    flag = "" if a["speedup"] >= a["target_speedup"] else f"  [below the {a['target_speedup']:g}x target]"
-    print(
-        f"(a) packed vs one sequence per candidate, forward+backward, 1 prompt ({a['prompt_tokens']} tokens) + "
-        f"{a['candidates']} candidates ({a['candidate_tokens']} tokens each): {a['packed_tokens']} vs "
-        f"{a['separate_tokens']} tokens; {a['packed_ms']:.1f} ms vs {a['separate_ms']:.1f} ms = "
-        f"{a['speedup']:.1f}x faster{flag}; max |log-prob diff| {a['max_abs_logp_diff']:.1e}"
-    )
-    flag = (
-        ""
-        if b["fraction_of_peak"] >= b["target_fraction"]
-        else (f"  [below the {100 * b['target_fraction']:.0f}% target]")
-    )
-    print(
-        f"(b) training (forward+backward+AdamW), {b['impressions_per_batch']} impressions x "
-        f"{b['candidates_per_impression']} candidates packed ({b['tokens_per_batch']} tokens, length "
-        f"{b['packed_length']}): {b['step_seconds'] * 1000:.0f} ms/step, {b['tokens_per_second']:,.0f} tokens/s, "
-        f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s = {100 * b['fraction_of_peak']:.0f}% of the "
-        f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s fp32 matmul peak ({b['matmul_peak_size']}^3){flag}"
-    )
-
-
-# ---------------------------------------------------------------------------------------------- CLI
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -431,7 +27,7 @@ def _positive_int(text: str) -> int:
 
 def _common(parser: argparse.ArgumentParser, size: str) -> None:
     parser.add_argument(
-        "--size", default=size, choices=list(MODEL_SIZES), help=f"model size (default {size})"
+        "--size", default=size, choices=SIZES, help=f"model size (default {size})"
     )
     parser.add_argument(
         "--threads", type=_positive_int, default=None, help="torch threads (default: torch's setting)"
@@ -462,6 +58,12 @@ def _emit(report: dict[str, Any], args: argparse.Namespace, printer: Callable[[d
     return 0
 
 
+def _perf():
+    import benchmark.perf
+
+    return benchmark.perf
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("perf", help="speed benchmarks measured side by side (decode, train)")
     sub = parser.add_subparsers(dest="perf_command", metavar="WHAT", required=True)
@@ -474,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     decode.add_argument(
         "--repeats", type=_positive_int, default=1, help="timed runs per side (the fastest counts)"
     )
-    decode.set_defaults(func=lambda args: _emit(run_decode(args), args, print_decode))
+    decode.set_defaults(func=lambda args: _emit(_perf().run_decode(args), args, _perf().print_decode))
 
     train = sub.add_parser("train", help="packed vs per-candidate forward+backward; training FLOP/s vs peak")
     _common(train, "s")
@@ -497,4 +99,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--reps", type=_positive_int, default=7, help="timed repetitions for (a) (the fastest counts)"
     )
-    train.set_defaults(func=lambda args: _emit(run_train(args), args, print_train))
+    train.set_defaults(func=lambda args: _emit(_perf().run_train(args), args, _perf().print_train))

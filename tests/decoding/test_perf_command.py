@@ -54,7 +54,7 @@ def test_perf_text_output(capsys) -> None:
 
 
 def test_compare_beams_near_ties() -> None:
-    from benchmark.commands.perf import compare_beams
+    from benchmark.perf import compare_beams
     from benchmark.decoding import Beam
 
     ours = [[Beam((1, 2), -1.0), Beam((3, 4), -1.00002), Beam((5, 6), -3.0)]]
@@ -67,3 +67,10 @@ def test_compare_beams_near_ties() -> None:
     result = compare_beams(ours, different)
     assert not result["identical"] and not result["identical_up_to_near_ties"]
     assert abs(result["max_abs_score_diff"] - 1.99998) < 1e-9
+
+
+def test_perf_cli_size_choices_match_the_model_ladder() -> None:
+    from benchmark.commands.perf import SIZES
+    from benchmark.model import MODEL_SIZES
+
+    assert tuple(MODEL_SIZES) == SIZES
