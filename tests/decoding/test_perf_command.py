@@ -54,8 +54,8 @@ def test_perf_text_output(capsys) -> None:
 
 
 def test_compare_beams_near_ties() -> None:
-    from benchmark.perf import compare_beams
     from benchmark.decoding import Beam
+    from benchmark.perf import compare_beams
 
     ours = [[Beam((1, 2), -1.0), Beam((3, 4), -1.00002), Beam((5, 6), -3.0)]]
     exact = [[((1, 2), -1.0), ((3, 4), -1.00002), ((5, 6), -3.0)]]
