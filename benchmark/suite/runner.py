@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from benchmark.config import from_dict, to_dict
 from benchmark.evaluation import EvalConfig
 from benchmark.inference import rank_queries, score_frame, select_queries
+from benchmark.leaderboard.references import REFERENCE_EXPERIMENTS
 from benchmark.results import RunRecord, copy_run_as, finished_runs, write_run
 from benchmark.suite.matrix import RunSpec, expand, shard
 from benchmark.suite.profiles import Profile
@@ -106,5 +107,7 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
             "eval_seconds": rankings.seconds,
         },
     )
-    return write_run(runs_dir / spec.run_id, record, frame["query_id"].to_numpy(), per_query,
-                     rankings.to_frame())
+    # Rankings are what leaderboard submissions are exported from; other experiments keep per-query metrics
+    # only, so the committed results stay small (a full-test-set ranking is ~8 MB per run).
+    stored_rankings = rankings.to_frame() if spec.experiment in REFERENCE_EXPERIMENTS else None
+    return write_run(runs_dir / spec.run_id, record, frame["query_id"].to_numpy(), per_query, stored_rankings)
