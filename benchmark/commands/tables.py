@@ -68,4 +68,11 @@ def run_tables(args: argparse.Namespace) -> int:
             sys.stdout.write(f"  {item.name:<7} {item.runs:>4} runs  {', '.join(item.files)}\n")
         for name, reason in summary.skipped:
             sys.stdout.write(f"  {name:<7} skipped: {reason}\n")
+    submissions = results / "submissions"
+    if not single and submissions.is_dir() and args.out is None:
+        # The leaderboard is a rendered table too: accepted submissions plus the reference runs.
+        from benchmark.leaderboard import write_leaderboard
+
+        markdown, csv = write_leaderboard(results / "leaderboard.md", submissions, results)
+        sys.stdout.write(f"leaderboard -> {markdown}, {csv}\n")
     return 0

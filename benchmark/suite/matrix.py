@@ -115,7 +115,8 @@ def expand(profile: Profile, only: tuple[str, ...] = (), methods: tuple[str, ...
     if methods:
         specs = [s for s in specs if s.method in methods]
     order = {name: i for i, name in enumerate(experiments)}
-    return sorted(specs, key=lambda s: (order[s.experiment], s.dataset, s.compute_key, s.seed))
+    # Seed-major within an experiment: an interrupted suite leaves whole seeds finished (one SFT each).
+    return sorted(specs, key=lambda s: (order[s.experiment], s.seed, s.dataset, s.compute_key))
 
 
 def _experiment_specs(profile: Profile, experiment: str, seed: int) -> list[RunSpec]:
