@@ -8,6 +8,7 @@ starting point and budget for every method: DESIGN.md section 5).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -41,8 +42,6 @@ class Prepared:
 
 @lru_cache(maxsize=4)
 def _prepare_cached(dataset: str, data_json: str, sids_json: str, data_dir: str | None) -> Prepared:
-    import json
-
     data = build_dataset(dataset, from_dict(DataConfig, json.loads(data_json)), data_dir=data_dir)
     catalog = build_sids(data, from_dict(SidConfig, json.loads(sids_json)))
     queries = [q for frame in (data.train, data.valid, data.test) for q in frame["query"]]
@@ -52,8 +51,6 @@ def _prepare_cached(dataset: str, data_json: str, sids_json: str, data_dir: str 
 
 def prepare(spec: RunSpec, data_dir: str | None) -> Prepared:
     """Dataset split, SID catalog and tokenizer of a run (all content-addressed and cached)."""
-    import json
-
     return _prepare_cached(
         spec.dataset, json.dumps(spec.data, sort_keys=True), json.dumps(spec.sids, sort_keys=True), data_dir
     )
@@ -104,7 +101,7 @@ def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
     frame = prepared.dataset.preference
     n = max(1, round(len(frame) * spec.preference_fraction))
     examples = build_examples(frame.iloc[:n], prepared.catalog, prepared.tokenizer, stage="preference")
-    key = hash_json({**spec.compute_config(), **prepared.hashes, "sft": str(sft_dir.name)})
+    key = hash_json({**spec.compute_config(), **prepared.hashes, "sft": sft_dir.parent.name})
     out = cache_root() / "checkpoints" / "runs" / key
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
     return train(
