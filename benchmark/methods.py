@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from benchmark.errors import BenchmarkError
 from benchmark.registry import Registry
 
 BUILTIN_METHOD_PACKAGES = ("baselines", "raddpo")
+# A researcher's own methods live in their own modules: list them (comma-separated) in this variable and
+# every command (train, run, validate, ...) imports them after the built-ins.
+PLUGIN_ENV = "GRBENCH_METHOD_MODULES"
 
 Objective = Callable[["CandidateBatch", Any, Any], tuple[Tensor, dict[str, float]]]
 
@@ -128,9 +133,17 @@ def _load_builtins() -> None:
     # Imported here, not at module load: baselines/ and raddpo/ import this module to register themselves.
     global _builtins_loaded
     if not _builtins_loaded:
-        for package in BUILTIN_METHOD_PACKAGES:
-            importlib.import_module(package)
         _builtins_loaded = True
+        plugins = [m.strip() for m in os.environ.get(PLUGIN_ENV, "").split(",") if m.strip()]
+        for package in (*BUILTIN_METHOD_PACKAGES, *plugins):
+            try:
+                importlib.import_module(package)
+            except ModuleNotFoundError as exc:
+                _builtins_loaded = False
+                raise BenchmarkError(
+                    f"Cannot import method module {package!r} (listed in ${PLUGIN_ENV}): {exc}. "
+                    f"It must be importable from the current Python environment."
+                ) from exc
 
 
 def get_method(name: str) -> Method:
