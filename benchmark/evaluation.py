@@ -227,3 +227,11 @@ def score_rankings(
     out["sid_mrr"] = mrr_from_hits(sid_hits)
     logger.debug("scored %d queries (%d distinct SIDs looked up)", len(beam_sids), len(cache.memo))
     return out
+
+
+def select_queries(frame: Any, max_queries: int | None) -> Any:
+    """The evaluated queries: the split's first ``max_queries`` rows (splits are stored in seeded order).
+
+    Shared by the suite, ``grbench eval`` and the leaderboard validator, so a track's query set is defined once.
+    """
+    return frame if max_queries is None else frame.iloc[:max_queries]

@@ -40,11 +40,6 @@ class Rankings:
         return pd.DataFrame(rows, columns=["query_id", "rank", "sid", "score"])
 
 
-def select_queries(frame: pd.DataFrame, max_queries: int | None) -> pd.DataFrame:
-    """The evaluated queries: the split's first ``max_queries`` rows (splits are stored in seeded order)."""
-    return frame if max_queries is None else frame.iloc[:max_queries]
-
-
 def prompts_for(frame: pd.DataFrame, tokenizer, catalog) -> list[list[int]]:
     return [
         tokenizer.encode_prompt(query, [catalog.sid_of(int(item)) for item in history])

@@ -57,8 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from benchmark.artifacts import hash_json
     from benchmark.data import DataConfig, build_dataset
-    from benchmark.evaluation import EvalConfig
-    from benchmark.inference import rank_queries, score_frame, select_queries
+    from benchmark.evaluation import EvalConfig, select_queries
+    from benchmark.inference import rank_queries, score_frame
     from benchmark.model import SidTokenizer
     from benchmark.results import RunRecord, write_run
     from benchmark.sids import SidConfig, build_sids

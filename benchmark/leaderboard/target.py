@@ -17,7 +17,7 @@ import pandas as pd
 
 from benchmark.config import ConfigError, from_dict, to_dict
 from benchmark.errors import ArtifactMismatchError
-from benchmark.evaluation import EvalConfig
+from benchmark.evaluation import EvalConfig, select_queries
 from benchmark.leaderboard.card import RunCard, TrainingData
 from benchmark.leaderboard.errors import SubmissionError
 
@@ -132,7 +132,7 @@ def resolve_target(card: RunCard, source: TargetSource) -> EvaluationTarget:
     # the suite's selection rule (benchmark.inference.select_queries: the first N rows of the seeded test
     # order), restated here so validation does not import the decoder and torch
     test = dataset.test
-    queries = test if eval_config.max_queries is None else test.iloc[: eval_config.max_queries]
+    queries = select_queries(test, eval_config.max_queries)
     return EvaluationTarget(
         dataset=data.dataset,
         test_hash=str(dataset.test_hash),

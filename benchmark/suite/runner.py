@@ -16,8 +16,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from benchmark.config import from_dict, to_dict
-from benchmark.evaluation import EvalConfig
-from benchmark.inference import rank_queries, score_frame, select_queries
+from benchmark.evaluation import EvalConfig, select_queries
+from benchmark.inference import rank_queries, score_frame
 from benchmark.leaderboard.references import REFERENCE_EXPERIMENTS
 from benchmark.results import RunRecord, copy_run_as, finished_runs, write_run
 from benchmark.suite.matrix import RunSpec, expand, shard
