@@ -180,7 +180,7 @@ def test_json_lines_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"line 1: field 'unixReviewTime' has value 'yesterday'"):
         load_amazon18(reviews)
     reviews.write_text('{"reviewerID": 7, "asin": "B9", "unixReviewTime": 1}\n')
-    with pytest.raises(DataError, match=r"line 1: field 'reviewerID' has value 7 of type int \(expected a reviewer id"):
+    with pytest.raises(DataError, match=r"line 1: field 'reviewerID' has value 7 of type int \(expected a user id string"):
         load_amazon18(reviews)
     reviews.write_bytes(b'{"reviewerID": "U\xc3", "asin": "B9", "unixReviewTime": 1}\n')
     with pytest.raises(DataError, match=r"line 1: undecodable bytes"):

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+
 def _run(code: str, tmp_path: Path, modules: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "GRBENCH_METHOD_MODULES": modules}
