@@ -74,6 +74,11 @@ class RunSpec:
         """What determines the shared SFT checkpoint: every method of one seed starts from it."""
         return {k: self.compute_config()[k] for k in ("seed", "dataset", "data", "sids", "model", "sft")}
 
+    def training_config(self) -> dict[str, Any]:
+        """What determines the aligned checkpoint: everything but the evaluation settings, so that changing
+        the beam width or the number of test queries re-evaluates without retraining."""
+        return {k: v for k, v in self.compute_config().items() if k != "eval"}
+
 
 def _merge(base: dict, extra: dict) -> dict:
     merged = dict(base)

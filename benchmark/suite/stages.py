@@ -101,7 +101,7 @@ def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
     frame = prepared.dataset.preference
     n = max(1, round(len(frame) * spec.preference_fraction))
     examples = build_examples(frame.iloc[:n], prepared.catalog, prepared.tokenizer, stage="preference")
-    key = hash_json({**spec.compute_config(), **prepared.hashes, "sft": sft_dir.parent.name})
+    key = hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_dir.parent.name})
     out = cache_root() / "checkpoints" / "runs" / key
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
     return train(

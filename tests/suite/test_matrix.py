@@ -42,6 +42,18 @@ def test_methods_of_one_seed_share_the_sft_config() -> None:
     assert len({str(s.sft_config()) for s in specs}) == 1
 
 
+def test_eval_settings_change_the_run_but_not_the_training() -> None:
+    quick = {s.run_id.split("-seed")[0]: s for s in expand(load_profile("quick"), only=("table1",))}
+    wider = {s.run_id.split("-seed")[0]: s
+             for s in expand(load_profile("quick", overrides=["eval.beam_width=64"]), only=("table1",))}
+    assert quick.keys() == wider.keys()
+    for name, a in quick.items():
+        b = wider[name]
+        assert a.compute_key != b.compute_key
+        assert a.training_config() == b.training_config()
+        assert a.sft_config() == b.sft_config()
+
+
 def test_noise_levels_change_the_data_config() -> None:
     specs = expand(load_profile("full"), only=("noise",))
     etas = {s.data["clicks"]["eta"] for s in specs}
