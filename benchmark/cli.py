@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "train",
     "eval",
     "run",
+    "publish",
     "tables",
     "submit",
     "validate",

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from benchmark.artifacts import atomic_dir, atomic_write_json, hash_json
-from benchmark.cli import main
+from benchmark.cli import COMMAND_MODULES, main
 from benchmark.config import ConfigError, apply_overrides, check_number, from_dict, load_config
 from benchmark.registry import Registry, UnknownNameError
 
@@ -83,3 +83,19 @@ def test_hash_is_order_independent() -> None:
 def test_cli_help_exits_zero(capsys) -> None:
     assert main([]) == 0
     assert "grbench" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMAND_MODULES)
+def test_every_subcommand_explains_itself(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: grbench {command}")
+    assert len(text.split("options:")[0].splitlines()) > 3, "the help needs a description, not just usage"
+
+
+def test_publish_refuses_a_directory_without_runs(tmp_path, capsys) -> None:
+    assert main(["publish", str(tmp_path / "nowhere"), str(tmp_path / "target")]) == 2
+    assert "no runs/ directory here" in capsys.readouterr().err
+    assert not (tmp_path / "target").exists()

@@ -30,7 +30,14 @@ from benchmark.results.schema import (
     json_schema,
     metric_sort_key,
 )
-from benchmark.results.writer import RunExistsError, copy_run_as, finished_runs, run_dir, write_run
+from benchmark.results.writer import (
+    RunExistsError,
+    copy_run_as,
+    finished_runs,
+    publish_runs,
+    run_dir,
+    write_run,
+)
 
 __all__ = [
     "EXPERIMENTS",
@@ -50,6 +57,7 @@ __all__ = [
     "copy_run_as",
     "find_run_dirs",
     "finished_runs",
+    "publish_runs",
     "hardware",
     "json_schema",
     "load_run",

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from benchmark.artifacts import atomic_dir, atomic_write_json, canonical_json
 from benchmark.errors import BenchmarkError
 from benchmark.results import provenance
-from benchmark.results.reader import load_run, run_dirs_in
+from benchmark.results.reader import StoredRun, load_run, run_dirs_in
 from benchmark.results.schema import (
     METRIC_PATTERN,
     NAME_PATTERN,
@@ -153,10 +153,35 @@ def copy_run_as(
     config, hashes, budget and compute_key are those of the source.
     """
     stored = load_run(source)
-    frame = stored.per_query()
     record = stored.result.to_record(experiment=experiment, variant=dict(variant), run_id=run_id)
+    return _rewrite(stored, target, record, keep_rankings=True)
+
+
+def publish_runs(source_runs: Path | str, target_runs: Path | str, *, keep_rankings: bool = True) -> list[str]:
+    """Copy every finished run of ``source_runs`` that ``target_runs`` lacks; return the run ids copied.
+
+    This is how a long suite's finished runs move into the committed results tree (``results/<profile>/runs``)
+    while it keeps running: each copy is re-validated and written atomically by ``write_run``, with its
+    provenance unchanged. ``keep_rankings=False`` leaves the rankings out (they are what makes a full-test-set
+    run large; tables need only the per-query metrics). A run already in the target is left alone.
+    """
+    target_runs = Path(target_runs)
+    present = {p.name for p in run_dirs_in(target_runs)} if target_runs.is_dir() else set()
+    copied = []
+    for source in run_dirs_in(source_runs):
+        if source.name in present:
+            continue
+        stored = load_run(source)
+        _rewrite(stored, target_runs / source.name, stored.result.to_record(), keep_rankings=keep_rankings)
+        copied.append(source.name)
+    return copied
+
+
+def _rewrite(stored: StoredRun, target: Path | str, record: RunRecord, *, keep_rankings: bool) -> Path:
+    frame = stored.per_query()
     per_query = {name: frame[name].to_numpy() for name in frame.columns if name != "query_id"}
-    return write_run(target, record, frame["query_id"].to_numpy(), per_query, stored.rankings())
+    rankings = stored.rankings() if keep_rankings else None
+    return write_run(target, record, frame["query_id"].to_numpy(), per_query, rankings)
 
 
 def _with_provenance(record: RunRecord) -> RunRecord:

@@ -23,6 +23,7 @@ from benchmark.results import (
     finished_runs,
     json_schema,
     load_run,
+    publish_runs,
     run_dir,
     write_run,
 )
@@ -214,6 +215,25 @@ def test_finished_runs_and_copy_run_as(tmp_path) -> None:
     pd.testing.assert_frame_equal(copied.per_query(), load_run(source).per_query())
     pd.testing.assert_frame_equal(copied.rankings(), load_run(source).rankings())
     assert finished_runs(source.parent) == {record.run_id: record.compute_key, target.name: record.compute_key}
+
+
+def test_publish_runs_copies_only_new_finished_runs(tmp_path) -> None:
+    source = store_run(tmp_path / "work", make_record(method="raddpo"), PER_QUERY, QUERY_IDS, RANKINGS).parent
+    (source / ".half-written.tmp").mkdir()  # an interrupted run is never published
+    target = tmp_path / "committed" / "smoke" / "runs"
+    assert publish_runs(source, target, keep_rankings=False) == [make_record(method="raddpo").run_id]
+    published = load_run(target / make_record(method="raddpo").run_id)
+    original = load_run(source / make_record(method="raddpo").run_id)
+    assert published.rankings() is None and not (published.path / "rankings.parquet").exists()
+    assert published.result.files == {"per_query": "per_query.parquet"}
+    assert published.result.metrics == original.result.metrics
+    assert published.result.hardware == original.result.hardware
+    pd.testing.assert_frame_equal(published.per_query(), original.per_query())
+
+    store_run(tmp_path / "work", make_record(method="dpo"), PER_QUERY, QUERY_IDS, RANKINGS)
+    assert publish_runs(source, target) == [make_record(method="dpo").run_id]  # the raddpo run is left alone
+    assert load_run(target / make_record(method="dpo").run_id).rankings() is not None
+    assert publish_runs(source, target) == []
 
 
 def test_dataclasses_cover_the_json_schema() -> None:
