@@ -135,13 +135,27 @@ class ExperimentRuns:
     def query_counts(self) -> list[int]:
         return sorted({r.result.n_queries for r in self.runs})
 
+    def short_of_seeds(self) -> list[MethodRuns]:
+        """Groups lacking some of the experiment's seeds (a suite published while still running)."""
+        every = tuple(self.seeds())
+        return [g for _, g in sorted(self._groups.items()) if g.seeds != every]
+
 
 def describe_runs(experiment: ExperimentRuns) -> str:
     """One line for table notes: runs, seeds and test queries behind the table."""
     seeds = experiment.seeds()
     counts = experiment.query_counts()
     queries = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    return f"{len(experiment)} runs; seeds {', '.join(map(str, seeds))}; {queries} test queries per run."
+    line = f"{len(experiment)} runs; seeds {', '.join(map(str, seeds))}; {queries} test queries per run."
+    short = experiment.short_of_seeds()
+    if short:
+        # Means over different seed sets are not like for like: say which cells they are.
+        cells = ", ".join(
+            f"{g.method}{' ' + variant_key(g.variant) if g.variant else ''} (seeds {', '.join(map(str, g.seeds))})"
+            for g in short
+        )
+        line += f" Unequal seeds, compare with care: {cells}."
+    return line
 
 
 CELL_NOTE = "Cells: mean ± sample std (ddof=1) over seeds of each run's mean over queries (no ± with one seed)."
