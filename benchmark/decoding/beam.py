@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -108,7 +109,10 @@ def beam_search(
     try:
         starts = range(0, len(prompts), batch_size)
         with torch.inference_mode():
-            for start in tqdm(starts, desc="beam search", unit="batch", disable=len(starts) < 4 or None):
+            # Shown in logs too (a full-test-set evaluation takes minutes), but sparsely when not on a terminal.
+            bar = tqdm(starts, desc="beam search", unit="batch", disable=len(starts) < 4,
+                       mininterval=0.1 if sys.stderr.isatty() else 30.0)
+            for start in bar:
                 chunk = prompts[start : start + batch_size]
                 results.extend(
                     _search_batch(model, chunk, beam_width, tokenizer.levels, rules, device, shared_prefix)
