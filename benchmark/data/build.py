@@ -39,13 +39,13 @@ def build_dataset(name: str, config: DataConfig | None = None, data_dir: str | P
                   force: bool = False) -> BuiltDataset:
     """Build (or load from the cache) the dataset ``name`` under ``config``.
 
-    Files are looked up in ``data_dir`` / $GRBENCH_DATA, then the user cache, then downloaded (see resolve.py).
+    A cached build is returned without touching the raw files; otherwise they are looked up in ``data_dir`` /
+    $GRBENCH_DATA, then the user cache, then downloaded (see resolve.py).
     The cache entry is keyed by the input checksums + resolved config + format version; ``force`` rebuilds.
     Bad input raises DataError / ConfigError and writes nothing to the cache.
     """
     config = DataConfig() if config is None else config
     spec = get_spec(name)
-    files = resolve_files(spec, data_dir)
     file_hashes = {f.name: f.sha256 for f in spec.files}
     key = cache.cache_key(name, file_hashes, config, spec.synthetic)
     directory = cache.dataset_dir(name, key)
@@ -55,6 +55,8 @@ def build_dataset(name: str, config: DataConfig | None = None, data_dir: str | P
             log.info("loaded %s from %s", name, directory)
             cached.config = config
             return cached
+    # The key needs only the registered checksums, so a cached build is found without the raw files.
+    files = resolve_files(spec, data_dir)
     start = time.perf_counter()
     log.info("building %s (key %s)", name, key)
     data, rows, notes = spec.source(files, config)

@@ -29,9 +29,12 @@ def test_amazon18_scientific(public_data_dir) -> None:
     assert other.split_hash != ds.split_hash and other.test_hash != ds.test_hash
 
 
-def test_amazon14_office(public_data_dir) -> None:
+def test_amazon14_office(public_data_dir, monkeypatch) -> None:
     ds = build_dataset("amazon14-office", data_dir=public_data_dir)
     _check(ds)
+    # Once built, the cache serves the dataset without the raw files (`grbench data stats NAME` needs no --data-dir).
+    monkeypatch.delenv("GRBENCH_DATA")
+    assert build_dataset("amazon14-office").split_hash == ds.split_hash
     assert ds.stats["interactions"] == 53258 and ds.stats["split"].startswith("temporal")
     assert ds.stats["valid_cutoff"] < ds.stats["test_cutoff"]
 
