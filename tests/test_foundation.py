@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import stat
 
 import pytest
 
@@ -73,6 +75,18 @@ def test_atomic_json_and_dir_leave_nothing_on_failure(tmp_path) -> None:
             (tmp / "half").write_text("x")
             raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_atomic_writes_get_the_modes_of_plain_writes(tmp_path) -> None:
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "run.json", {})
+        with atomic_dir(tmp_path / "run") as tmp:
+            (tmp / "x").write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "run.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o755
 
 
 def test_hash_is_order_independent() -> None:
