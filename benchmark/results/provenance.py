@@ -6,6 +6,7 @@ writer fills ``RunRecord.code_revision / packages / hardware`` from here when th
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -30,8 +31,13 @@ _PACKAGES = {
 }
 
 
+@functools.cache
 def code_revision(repo: Path = REPO_ROOT) -> str:
-    """The git commit of ``repo`` (suffixed ``+dirty`` when tracked files differ from it), else "unknown"."""
+    """The git commit of ``repo`` (suffixed ``+dirty`` when tracked files differ from it), else "unknown".
+
+    Read once per process: a suite runs for hours with the code it started with, so a commit made meanwhile
+    must not be recorded as the revision of its later runs. Long commands call this when they start.
+    """
     try:
         head = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True

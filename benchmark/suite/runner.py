@@ -19,7 +19,7 @@ from benchmark.config import from_dict, to_dict
 from benchmark.evaluation import EvalConfig, select_queries
 from benchmark.inference import rank_queries, score_frame
 from benchmark.leaderboard.references import REFERENCE_EXPERIMENTS
-from benchmark.results import RunRecord, copy_run_as, finished_runs, write_run
+from benchmark.results import RunRecord, copy_run_as, finished_runs, provenance, write_run
 from benchmark.suite.matrix import RunSpec, expand, shard
 from benchmark.suite.profiles import Profile
 from benchmark.suite.stages import method_checkpoint, prepare, sft_checkpoint
@@ -49,6 +49,7 @@ def run_suite(
 ) -> SuiteSummary:
     """Run every unfinished spec of ``profile`` (optionally one shard of it); return what was done."""
     start = time.perf_counter()
+    provenance.code_revision()  # pin the revision this process runs with before anything is committed
     specs = shard(expand(profile, only, methods), *shard_spec)
     runs_dir = Path(results_root) / profile.name / "runs"
     finished = finished_runs(runs_dir)  # run_id -> compute_key

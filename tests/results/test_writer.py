@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from benchmark.results import (
     finished_runs,
     json_schema,
     load_run,
+    provenance,
     publish_runs,
     run_dir,
     write_run,
@@ -86,6 +89,23 @@ def test_provenance_recorded_when_not_given(tmp_path) -> None:
     assert set(result.packages) >= {"python", "torch", "transformers", "faiss", "numpy"}
     assert result.hardware.cores >= 1
     assert result.code_revision == "unknown" or len(result.code_revision.split("+")[0]) == 40
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_code_revision_is_read_once_per_process(tmp_path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "f").write_text("1")
+    git("add", "f")
+    git("commit", "-qm", "one")
+    first = provenance.code_revision(tmp_path)
+    assert len(first) == 40
+    (tmp_path / "f").write_text("2")
+    git("commit", "-qam", "two")  # committed while a long run is going: its runs keep the first revision
+    assert provenance.code_revision(tmp_path) == first
 
 
 @pytest.mark.parametrize(
