@@ -36,7 +36,7 @@ def code_revision(repo: Path = REPO_ROOT) -> str:
     """The git commit of ``repo`` (suffixed ``+dirty`` when tracked files differ from it), else "unknown".
 
     Read once per process: a suite runs for hours with the code it started with, so a commit made meanwhile
-    must not be recorded as the revision of its later runs. Long commands call this when they start.
+    must not be recorded as the revision of its later runs. ``run_suite`` calls this when it starts.
     """
     try:
         head = subprocess.run(
