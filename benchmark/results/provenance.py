@@ -70,7 +70,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -91,4 +91,4 @@ def _gpu_name() -> str | None:
 def hardware() -> Hardware:
     """CPU model, usable cores, GPU name (None on CPU) and platform string of this machine."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return Hardware(cpu=_cpu_model(), cores=max(1, cores), gpu=_gpu_name(), platform=platform.platform())
+    return Hardware(cpu=cpu_model(), cores=max(1, cores), gpu=_gpu_name(), platform=platform.platform())

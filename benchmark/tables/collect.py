@@ -155,7 +155,27 @@ def describe_runs(experiment: ExperimentRuns) -> str:
             for g in short
         )
         line += f" Unequal seeds, compare with care: {cells}."
+    mixed = mixed_versions(experiment)
+    if mixed:
+        line += f" Runs computed with different package versions, compare with care: {mixed}."
     return line
+
+
+def mixed_versions(experiment: ExperimentRuns) -> str:
+    """The packages whose recorded version differs between the table's runs, with run counts ("" if none).
+
+    Training amplifies tiny numeric differences between library releases, so cells computed under different
+    versions can differ by more than a method effect (the lock file exists to prevent this).
+    """
+    versions: dict[str, dict[str, int]] = {}
+    for run in experiment.runs:
+        for package, version in sorted(run.result.packages.items()):
+            counts = versions.setdefault(package, {})
+            counts[version] = counts.get(version, 0) + 1
+    return "; ".join(
+        f"{package} " + ", ".join(f"{version} ({n} runs)" for version, n in sorted(counts.items()))
+        for package, counts in sorted(versions.items()) if len(counts) > 1
+    )
 
 
 CELL_NOTE = "Cells: mean ± sample std (ddof=1) over seeds of each run's mean over queries (no ± with one seed)."

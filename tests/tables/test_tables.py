@@ -259,3 +259,20 @@ def test_run_ids_in_tables_never_leak_paths(rendered) -> None:
     for path in out.iterdir():
         if path.suffix != ".png":
             assert not re.search(r"/tmp|pytest-of", path.read_text(encoding="utf-8")), path.name
+
+
+def test_runs_of_one_table_under_different_package_versions_get_a_footnote(tmp_path) -> None:
+    from tests.results.factory import PACKAGES
+
+    for method, offset in (("sft", 0.0), ("dpo", 0.1)):
+        for seed in (0, 1):
+            packages = {**PACKAGES, "transformers": "5.24.0" if (method, seed) == ("dpo", 1) else "5.23.0"}
+            store_run(tmp_path / "mixed", make_record(method=method, seed=seed, packages=packages),
+                      per_query(offset, seed))
+    render_all(tmp_path / "mixed" / "smoke", tmp_path / "out")
+    notes = read(tmp_path / "out", "table1.md")
+    assert ("Runs computed with different package versions, compare with care: "
+            "transformers 5.23.0 (3 runs), 5.24.0 (1 runs).") in notes
+    write_table1(tmp_path / "same")
+    render_all(tmp_path / "same" / "smoke", tmp_path / "same-out")
+    assert "different package versions" not in read(tmp_path / "same-out", "table1.md")
