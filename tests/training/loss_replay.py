@@ -58,7 +58,14 @@ def replay_from_scratch(threads: int) -> dict[str, list[float]]:
     from benchmark.methods import get_method, method_names
     from benchmark.model import SidTokenizer
     from benchmark.training import build_examples, train
-    from tests.training.conftest import CODEBOOK, WORDS, quick_config, tiny_catalog, tiny_impressions, xs_model
+    from tests.training.conftest import (
+        CODEBOOK,
+        WORDS,
+        quick_config,
+        tiny_catalog,
+        tiny_impressions,
+        xs_model,
+    )
 
     torch.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)
