@@ -11,9 +11,11 @@ log = logging.getLogger(__name__)
 
 HELP = """\
 Render the leaderboard from accepted submissions (each with a validated.json whose file fingerprints still
-match) plus the reference systems of the stored suite runs, one table per track (dataset, test split, SID
-catalog, beam width, evaluated queries), sorted by the primary metric, with significance markers vs SFT.
-Deterministic: identical inputs give byte-identical files.
+match, whose fields still match the content hashes grbench validate sealed it with, and which agrees with the
+submission's card.yaml; any other is listed under "Not shown" with the reason) plus the reference systems of
+the stored suite runs, one table per track (dataset, test split, SID catalog, beam width, evaluated queries),
+sorted by the primary metric, with significance markers vs SFT. Text from submissions is escaped (Markdown)
+and neutralised against spreadsheet formulas (CSV). Deterministic: identical inputs give byte-identical files.
 """
 
 

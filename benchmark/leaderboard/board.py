@@ -1,7 +1,12 @@
 """The rendered leaderboard: accepted submissions plus the suite's reference systems, one table per track.
 
-A pure function of stored files: ``results/submissions/*/validated.json`` (only where the record's file
-fingerprints still match the submission's files) and the reference runs under ``results/<profile>/runs``.
+A pure function of stored files: ``results/submissions/*/validated.json`` and the reference runs under
+``results/<profile>/runs``. A record is rendered only when it re-verifies: its file fingerprints match the
+submission's card and rankings, every field matches the content hash the validator sealed it with (so a hand
+edit of the method, metrics or verdict is refused, naming the directory and the changed fields), and it
+agrees with the card (re-read and re-checked here: the row's name and code come from the card). Recomputing
+the metrics themselves needs the dataset, so that is the CI gate's job (test_submissions_ci.py), not the
+board's. Every text that comes from a submission is escaped on render (``escape``).
 Rows are sorted by the primary metric, item-level Recall@100 (the paper's headline retrieval metric, at the
 item level so that SID schemes with different collision rates stay comparable), descending, then by name;
 output is byte-identical for identical inputs (no timestamps, fixed float formatting).
@@ -23,7 +28,8 @@ import numpy as np
 
 from benchmark.artifacts import atomic_write_text
 from benchmark.errors import BenchmarkError
-from benchmark.leaderboard.card import MAX_CARD_BYTES
+from benchmark.leaderboard.card import MAX_CARD_BYTES, RunCard, card_to_dict
+from benchmark.leaderboard.escape import csv_text, markdown_code, markdown_text
 from benchmark.leaderboard.references import (
     ALPHA,
     BASELINE_METHOD,
@@ -34,8 +40,13 @@ from benchmark.leaderboard.references import (
     compare_to_references,
     load_references,
 )
-from benchmark.leaderboard.submission import RECORD_FILE, scan_submission
-from benchmark.leaderboard.validate import fingerprint
+from benchmark.leaderboard.submission import RECORD_FILE, read_submission
+from benchmark.leaderboard.validate import (
+    RECORD_SCHEMA_VERSION,
+    field_hash,
+    fingerprint,
+    record_mismatches,
+)
 from benchmark.results import LOWER_IS_BETTER
 
 log = logging.getLogger(__name__)
@@ -137,7 +148,8 @@ def submission_entries(
             continue                                  # README.md and the like, and hidden entries
         try:
             entries.append(_submission_entry(path, systems, primary))
-        except (BenchmarkError, OSError, ValueError, KeyError, TypeError) as exc:
+        # a hostile record is JSON of any shape: a wrong type anywhere leaves that submission out, not the board
+        except (BenchmarkError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             reason = str(exc).splitlines()[0]
             log.warning("leaderboard: %s left out: %s", path.name, reason)
             skipped.append((path.name, reason))
@@ -145,26 +157,63 @@ def submission_entries(
 
 
 def _submission_entry(path: Path, systems: Sequence[ReferenceSystem], primary: str) -> BoardEntry:
-    files = scan_submission(path)                     # refuses symlinks, unknown files, oversized files
+    files, card = read_submission(path)               # refuses links, unknown/oversized files; re-checks the card
     if not files.has_record:
         raise BenchmarkError("not validated (no validated.json): run `grbench validate` on it")
+    record = _read_record(path)
+    if record.get("files") != fingerprint(files):
+        raise BenchmarkError("files changed since validation (fingerprints differ): validate it again")
+    changed = record_mismatches(record)
+    if changed:
+        raise BenchmarkError(
+            f"{path.name}/{RECORD_FILE} does not match its content hashes (changed since validation: "
+            f"{', '.join(changed)}); a record edited by hand is not rendered: run `grbench validate` on it"
+        )
+    _check_record_against_card(path, record, card)
+    track = Track(**record["track"])
+    metrics = record["metrics"]
+    return BoardEntry(
+        track=track, name=card.method.name, kind="submission", source=path.name,
+        seeds=len(record["seeds"]), mean={k: float(v) for k, v in metrics["mean"].items()},
+        std={k: (None if v is None else float(v)) for k, v in metrics["std"].items()},
+        vs_sft=_recorded_vs_sft(record, systems, track, primary), code=card.method.code,
+    )
+
+
+def _read_record(path: Path) -> dict:
     record_path = path / RECORD_FILE
     if os.lstat(record_path).st_size > MAX_RECORD_BYTES:
         raise BenchmarkError("validated.json is too large to be an acceptance record")
     record = json.loads(record_path.read_text(encoding="utf-8"))
-    if record.get("status") != "accepted":
+    if not isinstance(record, dict) or record.get("status") != "accepted":
         raise BenchmarkError("validated.json does not record an acceptance")
-    if record.get("files") != fingerprint(files):
-        raise BenchmarkError("files changed since validation (fingerprints differ): validate it again")
-    track = Track(**record["track"])
-    card = record["card"]
-    metrics = record["metrics"]
-    return BoardEntry(
-        track=track, name=str(record["method"]), kind="submission", source=path.name,
-        seeds=len(record["seeds"]), mean={k: float(v) for k, v in metrics["mean"].items()},
-        std={k: (None if v is None else float(v)) for k, v in metrics["std"].items()},
-        vs_sft=_recorded_vs_sft(record, systems, track, primary), code=str(card["method"]["code"]),
-    )
+    if record.get("schema_version") != RECORD_SCHEMA_VERSION:
+        raise BenchmarkError(
+            f"{path.name}/{RECORD_FILE} has record schema_version {record.get('schema_version')!r}; this grbench "
+            f"renders version {RECORD_SCHEMA_VERSION} (sealed with content hashes): run `grbench validate` on it"
+        )
+    return record
+
+
+def _check_record_against_card(path: Path, record: dict, card: RunCard) -> None:
+    """What the board can recompute without the dataset: the record must describe the card it vouches for."""
+    track = record["track"]
+    expected = {
+        "method": card.method.name,
+        "card": card_to_dict(card),
+        "seeds": sorted(card.seeds),
+        "track.dataset": card.training_data.dataset,
+        "track.test_hash": card.hashes.test_hash,
+        "track.catalog_hash": card.hashes.catalog_hash,
+        "track.beam_width": card.beam_width,
+    }
+    found = {k: track.get(k.split(".", 1)[1]) if k.startswith("track.") else record.get(k) for k in expected}
+    differ = [k for k in expected if field_hash(found[k]) != field_hash(expected[k])]   # tuples == lists in JSON
+    if differ:
+        raise BenchmarkError(
+            f"{path.name}/{RECORD_FILE} does not describe its card.yaml (field(s) {', '.join(differ)} differ); "
+            f"run `grbench validate` on it"
+        )
 
 
 def _recorded_vs_sft(record: dict, systems: Sequence[ReferenceSystem], track: Track, primary: str) -> Comparison | None:
@@ -239,22 +288,22 @@ def render_markdown(entries: Sequence[BoardEntry], skipped: Sequence[tuple[str, 
     for track in tracks:
         rows = sorted((e for e in entries if e.track == track), key=lambda e: _row_order(e, primary))
         lines += [
-            f"## {track.dataset} · {track.n_queries} test queries · beam width {track.beam_width}",
+            f"## {markdown_text(track.dataset)} · {track.n_queries} test queries · beam width {track.beam_width}",
             "",
-            f"test_hash `{track.test_hash}` · catalog_hash `{track.catalog_hash}` · queries `{track.queries_hash}`",
+            f"test_hash {markdown_code(track.test_hash)} · catalog_hash {markdown_code(track.catalog_hash)} · "
+            f"queries {markdown_code(track.queries_hash)}",
             "",
             "| # | Method | Type | Seeds | " + " | ".join(HEADERS.get(m, m) for m in metrics) + " | vs SFT |",
             "|---:|---|---|---:|" + "---:|" * len(metrics) + ":---:|",
         ]
         for i, e in enumerate(rows, 1):
-            name = e.name.replace("|", "\\|")
-            kind = "reference" if e.kind == "reference" else f"submission (`{e.source}`)"
+            kind = "reference" if e.kind == "reference" else f"submission ({markdown_code(e.source)})"
             cells = " | ".join(_cell(e, m) for m in metrics)
-            lines.append(f"| {i} | {name} | {kind} | {e.seeds} | {cells} | {_marker(e)} |")
+            lines.append(f"| {i} | {markdown_text(e.name)} | {kind} | {e.seeds} | {cells} | {_marker(e)} |")
         lines.append("")
     if skipped:
         lines += ["## Not shown", ""]
-        lines += [f"- `{name}`: {reason}" for name, reason in skipped]
+        lines += [f"- {markdown_code(name)}: {markdown_text(reason)}" for name, reason in skipped]
         lines.append("")
     return "\n".join(lines)
 
@@ -262,7 +311,8 @@ def render_markdown(entries: Sequence[BoardEntry], skipped: Sequence[tuple[str, 
 def render_csv(entries: Sequence[BoardEntry], primary: str = PRIMARY_METRIC) -> str:
     metrics = [primary] + [m for m in BOARD_METRICS if m != primary]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # QUOTE_MINIMAL quotes "," and '"'; text cells go through csv_text (no control characters, no formulas)
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(["dataset", "n_queries", "beam_width", "test_hash", "catalog_hash", "queries_hash", "rank",
                      "method", "type", "source", "seeds"]
                     + [f"{m}{suffix}" for m in metrics for suffix in ("", "_std")]
@@ -275,10 +325,12 @@ def render_csv(entries: Sequence[BoardEntry], primary: str = PRIMARY_METRIC) -> 
                 std = e.std.get(m)
                 values += [f"{e.mean[m]:.6f}" if m in e.mean else "", f"{std:.6f}" if std is not None else ""]
             c = e.vs_sft
+            hashes = [csv_text(h) for h in (track.test_hash, track.catalog_hash, track.queries_hash)]
             writer.writerow(
-                [track.dataset, track.n_queries, track.beam_width, track.test_hash, track.catalog_hash,
-                 track.queries_hash, i, e.name, e.kind, e.source, e.seeds, *values,
-                 _verdict(e), "" if c is None else f"{c.delta:.6f}", "" if c is None else f"{c.pvalue_holm:.6g}"]
+                [csv_text(track.dataset), track.n_queries, track.beam_width, *hashes, i,
+                 csv_text(e.name), csv_text(e.kind), csv_text(e.source), e.seeds, *values,
+                 csv_text(_verdict(e)), "" if c is None else f"{c.delta:.6f}",
+                 "" if c is None else f"{c.pvalue_holm:.6g}"]
             )
     return buffer.getvalue()
 

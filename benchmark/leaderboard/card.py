@@ -12,7 +12,7 @@ Example (every key is required unless marked optional)::
     benchmark_version: 0.1.0
     method:
       name: my-method                      # [A-Za-z0-9][A-Za-z0-9._+-]{0,63}
-      description: one paragraph
+      description: one paragraph           # may hold line feeds (so may training_data.other)
       code: https://github.com/me/my-method   # or grbench:<method> for the suite's own methods
       hyperparameters: {lr: 1.0e-4, beta: 2.0}
     seeds: [0, 1, 2]                       # one rankings-seed<N>.parquet (or .csv) per seed
@@ -28,6 +28,10 @@ Example (every key is required unless marked optional)::
     claimed_metrics:                       # optional: mean metrics per seed; re-checked to 1e-6
       0: {item_recall@100: 0.5433}
     submitter: optional name / contact
+
+Free text (description, hardware, training_data.other, submitter) is data: HTML, ``|`` or a leading ``=`` are
+accepted and escaped wherever the board renders text (``escape``); control characters are refused, line
+feeds included except in the two paragraph fields.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import yaml
 
 from benchmark.config import ConfigError, check_number, from_dict, to_dict
 from benchmark.leaderboard.errors import SubmissionError
+from benchmark.leaderboard.escape import control_characters
 
 CARD_SCHEMA_VERSION = 1
 MAX_CARD_BYTES = 1 << 20          # 1 MiB: a card is metadata, never data
@@ -61,12 +66,21 @@ VERSION = re.compile(r"^\d+\.\d+(\.\d+)?([.+-][0-9A-Za-z.+-]+)?$")
 
 
 # ------------------------------------------------------------------------------------------------ checks
-def _text(owner: str, name: str, value: Any, *, required: bool = True) -> None:
+def _text(owner: str, name: str, value: Any, *, required: bool = True, multiline: bool = False) -> None:
+    """Free text. Control characters are refused (only a paragraph field may hold line feeds); HTML, ``|`` or a
+    leading ``=`` are accepted as data: the board escapes every text it renders (``escape``)."""
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > MAX_TEXT:
         need = "a non-empty string" if required else "a string"
         raise ConfigError(
             f"The {name!r} parameter of {owner} must be {need} of at most {MAX_TEXT} characters. "
             f"Got {_short(value)} instead."
+        )
+    found = control_characters(value.replace("\n", "") if multiline else value)
+    if found:
+        kind = "text whose only control character is the line feed" if multiline else "one line of text"
+        raise ConfigError(
+            f"The {name!r} parameter of {owner} must be {kind} (no control characters). Got {_short(value)} "
+            f"instead, which holds {', '.join(found)}."
         )
 
 
@@ -125,7 +139,7 @@ class MethodInfo:
     def __post_init__(self) -> None:
         _pattern("MethodInfo", "name", self.name, METHOD_NAME,
                  "1-64 characters from [A-Za-z0-9._+-] starting with a letter or digit")
-        _text("MethodInfo", "description", self.description)
+        _text("MethodInfo", "description", self.description, multiline=True)
         _pattern("MethodInfo", "code", self.code, CODE_LINK,
                  "an http(s) URL of the method's code, or grbench:<method> for a method shipped with grbench")
         _mapping("MethodInfo", "hyperparameters", self.hyperparameters)
@@ -168,7 +182,7 @@ class TrainingData:
         _pattern("TrainingData", "dataset", self.dataset, METHOD_NAME, "a benchmark dataset name")
         _mapping("TrainingData", "data", self.data)
         _mapping("TrainingData", "sids", self.sids)
-        _text("TrainingData", "other", self.other)
+        _text("TrainingData", "other", self.other, multiline=True)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,12 +11,16 @@ Steps (the first failure rejects the submission and nothing is written):
    the benchmark's own ``benchmark.evaluation.score_rankings``;
 6. claims: each claimed mean must equal the recomputed one within ``tolerance`` (1e-6);
 7. significance: paired permutation tests against the reference systems on the same track, Holm-corrected;
-8. the acceptance record ``validated.json`` is written atomically, fingerprinting the files it accepted.
+8. the acceptance record ``validated.json`` is written atomically, fingerprinting the files it accepted and
+   sealed with a content hash per field (``seal_record``): the board renders a record only if the files still
+   match the fingerprints and every field still matches its hash (``record_mismatches``), and the CI gate
+   (tests/leaderboard/test_submissions_ci.py) recomputes the whole record from the data and compares.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 from pathlib import Path
@@ -25,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmark import __version__
-from benchmark.artifacts import atomic_write_json, sha256_file
+from benchmark.artifacts import atomic_write_json, canonical_json, sha256_file
 from benchmark.config import check_number
 from benchmark.evaluation import score_rankings
 from benchmark.leaderboard.card import RunCard, card_to_dict
@@ -51,7 +55,9 @@ from benchmark.leaderboard.target import BenchmarkSource, EvaluationTarget, Targ
 
 log = logging.getLogger(__name__)
 
-RECORD_SCHEMA_VERSION = 1
+# 2: the record carries ``content_hashes`` (version 1 records had none and are not rendered any more).
+RECORD_SCHEMA_VERSION = 2
+HASHES_FIELD = "content_hashes"
 CLAIM_TOLERANCE = 1e-6
 
 
@@ -75,6 +81,28 @@ class ValidationOptions:
 def fingerprint(files: SubmissionFiles) -> dict[str, str]:
     """sha256 of every input file the record vouches for (the board refuses a record whose files changed)."""
     return {path.name: sha256_file(path) for path in files.inputs()}
+
+
+def field_hash(value: Any) -> str:
+    """sha256 of the canonical JSON of one record field (identical before writing and after reading back)."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def seal_record(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` plus ``content_hashes``: the hash of every other top-level field. With ``files`` (the sha256
+    of the card and every rankings file) among them, the seal covers card + rankings + the validator's output."""
+    body = {k: v for k, v in record.items() if k != HASHES_FIELD}
+    return {**body, HASHES_FIELD: {k: field_hash(v) for k, v in sorted(body.items())}}
+
+
+def record_mismatches(record: dict[str, Any]) -> list[str]:
+    """Names of the record's fields that do not match its seal (changed, added or removed since validation);
+    empty for an intact record. A missing or malformed seal is reported as ``content_hashes``."""
+    hashes = record.get(HASHES_FIELD)
+    if not isinstance(hashes, dict) or not all(isinstance(v, str) for v in hashes.values()):
+        return [HASHES_FIELD]
+    body = {k: v for k, v in record.items() if k != HASHES_FIELD}
+    return sorted(k for k in set(body) | set(hashes) if k not in body or hashes.get(k) != field_hash(body[k]))
 
 
 def validate_submission(
@@ -172,7 +200,7 @@ def acceptance_record(
     comparisons: list,
     options: ValidationOptions,
 ) -> dict[str, Any]:
-    """The JSON written to validated.json: deterministic (no timestamps) for identical inputs."""
+    """The JSON written to validated.json: deterministic (no timestamps) for identical inputs, sealed."""
     seeds = sorted(per_seed)
     names = list(per_seed[seeds[0]])
     seed_means = {m: [float(np.mean(per_seed[s][m])) for s in seeds] for m in names}
@@ -183,7 +211,7 @@ def acceptance_record(
                      f"the hashes matched, so the split and catalog are the same")
     if not references:
         notes.append("no reference runs on this track were found; no significance tests were run")
-    return {
+    return seal_record({
         "schema_version": RECORD_SCHEMA_VERSION,
         "status": "accepted",
         "validator": f"grbench {__version__}",
@@ -213,4 +241,4 @@ def acceptance_record(
             "comparisons": [c.to_dict() for c in comparisons],
         },
         "notes": notes,
-    }
+    })

@@ -1,5 +1,7 @@
 """CI gate: every submission committed under results/submissions/ validates, and its stored acceptance record
-(validated.json) holds exactly the metrics recomputed now from its rankings.
+(validated.json) is intact (its content hashes match) and equals the record recomputed now from its card and
+rankings: method, card, track, metrics and significance alike. The board checks the hashes without the data;
+this gate is what catches a record forged together with its hashes.
 
 Submissions are grouped by dataset so one test builds each dataset's split and SID catalog once (the cache is
 per test). Public datasets need GRBENCH_DATA; without it (or with no submissions) the tests skip with a reason.
@@ -15,12 +17,26 @@ import pytest
 
 from benchmark.leaderboard.errors import SubmissionError
 from benchmark.leaderboard.submission import RECORD_FILE, read_submission
-from benchmark.leaderboard.validate import validate_submission
+from benchmark.leaderboard.validate import (
+    HASHES_FIELD,
+    ValidationOptions,
+    record_mismatches,
+    validate_submission,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SUBMISSIONS = REPO / "results" / "submissions"
 RESULTS = REPO / "results"
 EMBEDDED_DATASETS = ("synthetic",)      # generated in code: no data directory needed
+VERSION_FIELDS = ("validator", "notes", HASHES_FIELD)
+
+
+def stale_fields(stored: dict, recomputed: dict) -> list[str]:
+    """Top-level fields where a stored record differs from the one recomputed now: the whole record, not only
+    files / metrics / track (the board renders method, card and verdicts too); only what names the validating
+    grbench version may differ."""
+    return sorted(k for k in set(stored) | set(recomputed)
+                  if k not in VERSION_FIELDS and stored.get(k) != recomputed.get(k))
 
 
 def _by_dataset() -> tuple[dict[str, list[Path]], list[str]]:
@@ -57,8 +73,11 @@ def test_committed_submissions_validate(dataset: str | None) -> None:
     if dataset not in EMBEDDED_DATASETS and not (data_dir and Path(data_dir).is_dir()):
         pytest.skip(f"submissions on {dataset} need the public data: set GRBENCH_DATA (CI sets ../shared/data)")
     for path in GROUPS[dataset]:
-        record = validate_submission(path, data_dir=data_dir, results_root=RESULTS, write=False)
         stored = json.loads((path / RECORD_FILE).read_text(encoding="utf-8"))
+        options = ValidationOptions(n_resamples=stored["significance"]["n_resamples"],
+                                    seed=stored["significance"]["seed"])
+        record = validate_submission(path, data_dir=data_dir, results_root=RESULTS, write=False, options=options)
         assert stored["files"] == record["files"], f"{path.name}: validated.json is stale; run grbench validate"
-        assert stored["metrics"] == record["metrics"], f"{path.name}: stored metrics differ from recomputed ones"
-        assert stored["track"] == record["track"], path.name
+        assert record_mismatches(stored) == [], f"{path.name}: validated.json was edited after validation"
+        differ = stale_fields(stored, record)
+        assert not differ, f"{path.name}: validated.json differs from the recomputed record in {differ}"
