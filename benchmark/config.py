@@ -3,14 +3,17 @@
 Every config in the project is a frozen dataclass whose ``__post_init__`` validates its fields with the
 ``check_*`` helpers below, so an out-of-range value fails where it is set with a message that names the
 parameter, the allowed range and the value received (scikit-learn style). ``from_dict`` rejects unknown keys
-and suggests the closest known one.
+and suggests the closest known one; given the dotted path of a section (``"methods.raddpo."``) it names every
+key, and every out-of-range value, by its full dotted key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,15 +78,26 @@ def check_int_list(owner: str, name: str, value: Any, *, low: int = 1, nonempty:
         or (nonempty and not value)
         or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in value)
     ):
+        kind = "non-negative ints" if low == 0 else f"ints >= {low}"
         raise ConfigError(
-            f"The {name!r} parameter of {owner} must be a {'non-empty ' if nonempty else ''}list of ints "
-            f">= {low}. Got {value!r} instead."
+            f"The {name!r} parameter of {owner} must be a {'non-empty ' if nonempty else ''}list of {kind}. "
+            f"Got {value!r} instead."
         )
 
 
 # ----------------------------------------------------------------------------------------------- loading
 def from_dict(cls: type[C], data: Mapping[str, Any] | None, path: str = "") -> C:
-    """Build dataclass ``cls`` from a mapping, recursively; unknown keys are errors naming the key."""
+    """Build dataclass ``cls`` from a mapping, recursively; unknown keys are errors naming the key.
+
+    ``path`` is the dotted prefix of the section being read (``"eval."``): unknown keys and out-of-range values
+    are reported under their full dotted key (``eval.beam_width``), so an error in a profile that sets many
+    configs says which section holds the value.
+    """
+    if data is not None and not isinstance(data, Mapping):
+        where = f"section {path.rstrip('.')!r}" if path else "configuration"
+        raise ConfigError(
+            f"The {where} must be a mapping of {cls.__name__} settings (key: value). Got {data!r} instead."
+        )
     data = dict(data or {})
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in data if k not in fields]
@@ -95,11 +109,32 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, path: str = "") -> C
             f"Unknown configuration key {path + key!r} for {cls.__name__}.{hint} "
             f"Allowed keys: {', '.join(sorted(fields))}."
         )
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         kwargs[key] = _coerce(hints.get(key, Any), value, f"{path}{key}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        if not path:
+            raise
+        raise ConfigError(f"{_dotted_key(str(exc), fields, path)}: {exc}") from exc
+
+
+# Every check_* helper (and the project's hand-written checks) opens its message this way (scikit-learn style).
+_PARAMETER = re.compile(r"The '(\w+)' parameter of ")
+
+
+def _dotted_key(message: str, fields: Mapping[str, Any], path: str) -> str:
+    """The full dotted key a validation message is about: the section plus the parameter it names."""
+    match = _PARAMETER.match(message)
+    return path + match.group(1) if match and match.group(1) in fields else path.rstrip(".")
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # Resolving string annotations dominates from_dict; a profile resolves the same classes for every run.
+    return typing.get_type_hints(cls)
 
 
 def _coerce(hint: Any, value: Any, path: str) -> Any:

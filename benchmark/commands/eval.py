@@ -64,19 +64,22 @@ def run_eval(args: argparse.Namespace) -> int:
     from benchmark.sids import SidConfig, build_sids
     from benchmark.training import check_metadata, load_checkpoint, read_metadata, resolve_model_dir
 
+    # Every setting is validated before the dataset and SIDs are built.
     sections = apply_overrides({}, args.overrides)
     unknown = [k for k in sections if k not in ("data", "sids")]
     if unknown:
         raise ConfigError(f"--set {unknown[0]}...: only data.* and sids.* settings apply to eval.")
+    data_config = from_dict(DataConfig, sections.get("data"), "data.")
+    sid_config = from_dict(SidConfig, sections.get("sids"), "sids.")
+    config = EvalConfig(beam_width=args.beam_width, constrained=args.constrained, max_queries=args.max_queries,
+                        batch_size=args.batch_size)
     model_dir = resolve_model_dir(args.checkpoint)
-    dataset = build_dataset(args.dataset, from_dict(DataConfig, sections.get("data")), data_dir=args.data_dir)
-    catalog = build_sids(dataset, from_dict(SidConfig, sections.get("sids")))
+    dataset = build_dataset(args.dataset, data_config, data_dir=args.data_dir)
+    catalog = build_sids(dataset, sid_config)
     hashes = {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
     check_metadata(model_dir, hashes)
     training = read_metadata(model_dir).get("training", {})
     train_config = training.get("train_config", {})
-    config = EvalConfig(beam_width=args.beam_width, constrained=args.constrained, max_queries=args.max_queries,
-                        batch_size=args.batch_size)
     frame = select_queries(getattr(dataset, args.split), config.max_queries)
     tokenizer = SidTokenizer.from_pretrained(model_dir)
     rankings = rank_queries(load_checkpoint(model_dir), tokenizer, catalog, frame, config)

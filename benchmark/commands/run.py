@@ -19,8 +19,10 @@ Profiles (see README for measured wall times):
   quick  amazon18-scientific, size s, 1 seed, Table 1's eight methods, 1,000 test queries (~15 min, 2 cores)
   full   every experiment (Table 1, Table 2, Figure 2, noise sweep, games), 3 seeds (many CPU hours)
 
-Every run is content-addressed by its resolved config: a finished run is never recomputed, and an interrupted
-suite continues where it stopped. Results go to RESULTS/<profile>/runs/<run_id>/ and tables to
+Every key and value of the profile and its --set overrides (every section, every method's settings, every
+swept size, fraction and noise level) is validated before anything is built or trained: --dry-run checks a
+profile. Every run is content-addressed by its resolved config: a finished run is never recomputed, and an
+interrupted suite continues where it stopped. Results go to RESULTS/<profile>/runs/<run_id>/ and tables to
 RESULTS/<profile>/tables/.
 """
 
@@ -38,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="dotted profile override, e.g. --set sft.steps=100 --set seeds=[0]")
     parser.add_argument("--no-tables", action="store_true", help="do not render tables after the runs")
-    parser.add_argument("--dry-run", action="store_true", help="list the runs that would execute and exit")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate the profile, list the runs that would execute and exit")
     add_data_options(parser)
     parser.set_defaults(func=run_command)
 
@@ -62,7 +65,7 @@ def run_command(args: argparse.Namespace) -> int:
     from benchmark.suite.matrix import expand, shard
     from benchmark.suite.profiles import EXPERIMENTS, load_profile
 
-    profile = load_profile(args.profile, args.set)
+    profile = load_profile(args.profile, args.set)  # validates every key and value, or raises ConfigError
     only, methods = _names(args.only), _names(args.methods)
     for name in only:
         if name not in EXPERIMENTS:

@@ -65,7 +65,14 @@ def _sections(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"Unknown section {unknown[0]!r} in {args.config}. Allowed sections: {', '.join(SECTIONS)}.")
     overrides = [o if o.split("=", 1)[0].split(".", 1)[0] in SECTIONS else f"train.{o}" for o in args.overrides]
     merged = apply_overrides(data, overrides)
-    sections = {name: dict(merged.get(name) or {}) for name in SECTIONS}
+    sections = {}
+    for name in SECTIONS:
+        value = merged.get(name) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"The {name!r} section must be a mapping of settings (key: value). Got {value!r} instead."
+            )
+        sections[name] = dict(value)
     for flag, key in ((args.steps, "steps"), (args.batch_size, "batch_size"), (args.lr, "lr")):
         if flag is not None:
             sections["train"][key] = flag
@@ -92,17 +99,21 @@ def _train(args: argparse.Namespace, ctx: Any) -> int:
     from benchmark.training.checkpoint import resolve_model_dir
     from benchmark.training.distributed import barrier
 
+    # Every setting is validated before any data is built or anything is trained.
     sections = _sections(args)
     method = get_method(args.method)
-    method_config = from_dict(method.config_cls, sections["method"])
-    train_config = from_dict(TrainConfig, sections["train"])
+    method_config = from_dict(method.config_cls, sections["method"], "method.")
+    train_config = from_dict(TrainConfig, sections["train"], "train.")
+    data_config = from_dict(DataConfig, sections["data"], "data.")
+    sid_config = from_dict(SidConfig, sections["sids"], "sids.")
+    # Used only for a model trained from scratch, but a bad value is an error either way.
+    model_config = from_dict(ModelConfig, {"size": args.size, **sections["model"]}, "model.")
     if method.needs_reference and not args.init:
         raise ConfigError(
             f"Method {method.name!r} needs --init CHECKPOINT: the SFT checkpoint it starts from is also its "
             f"frozen reference model."
         )
 
-    data_config, sid_config = from_dict(DataConfig, sections["data"]), from_dict(SidConfig, sections["sids"])
     # Under torchrun rank 0 builds the split and SIDs into the cache first; the other ranks then load them
     # (concurrent builds of one cache entry would race on its directory).
     if not ctx.is_main:
@@ -122,7 +133,6 @@ def _train(args: argparse.Namespace, ctx: Any) -> int:
     else:
         queries = [q for frame in (dataset.train, dataset.valid, dataset.test) for q in frame["query"]]
         tokenizer = SidTokenizer.build(queries, catalog.codebook_sizes, metadata=hashes)
-        model_config = from_dict(ModelConfig, {"size": args.size, **sections["model"]})
         model = build_model(model_config, tokenizer, seed=args.seed)
     reference = load_checkpoint(init_dir) if method.needs_reference else None
 

@@ -4,15 +4,28 @@ A run is identified by its resolved configuration. ``compute_key`` hashes everyt
 numbers (dataset, data/SID/model/training/evaluation settings, method, seed, swept factor) and not the
 experiment name, so a configuration shared by two experiments (Table 1's RAD-DPO row is also Table 2's size-s
 row and Figure 2's 100% point) is trained and evaluated once and its result is filed under both.
+
+The key hashes the spec's plain mappings as the profile wrote them (committed results are filed under it);
+``resolve`` turns them into the validated config objects of every stage, and ``validate_profile`` resolves every
+run of a profile up front, so a bad key or value fails before any data is built or trained.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark.artifacts import hash_json
-from benchmark.suite.profiles import Profile
+from benchmark.config import from_dict
+from benchmark.errors import BenchmarkError, ConfigError
+from benchmark.suite.profiles import EXPERIMENTS, Profile
+
+if TYPE_CHECKING:
+    from benchmark.data.config import DataConfig
+    from benchmark.evaluation import EvalConfig
+    from benchmark.model.factory import ModelConfig
+    from benchmark.sids.config import SidConfig
+    from benchmark.training.config import TrainConfig
 
 TABLE1_METHODS = (
     "sft",
@@ -80,6 +93,107 @@ class RunSpec:
         return {k: v for k, v in self.compute_config().items() if k != "eval"}
 
 
+@dataclasses.dataclass(frozen=True)
+class ResolvedRun:
+    """The validated config objects of one run's stages, built from its spec's plain mappings."""
+
+    data: DataConfig
+    sids: SidConfig
+    eval: EvalConfig
+    method: Any  # an instance of the method's registered config_cls
+    sft: TrainConfig
+    preference: TrainConfig  # steps already scaled by the spec's preference_fraction
+    model: ModelConfig
+
+
+def resolve(spec: RunSpec) -> ResolvedRun:
+    """Build and validate every config of ``spec`` (nothing is built or trained); ConfigError names the
+    dotted key (``eval.beam_width``, ``methods.dpo.beta``) of the first bad key or value."""
+    # Cheapest imports first: a bad data/sids/eval setting fails before torch and transformers are loaded.
+    from benchmark.data.config import DataConfig
+    from benchmark.evaluation import EvalConfig
+    from benchmark.sids.config import SidConfig
+
+    data = from_dict(DataConfig, spec.data, "data.")
+    sids = from_dict(SidConfig, spec.sids, "sids.")
+    eval_config = from_dict(EvalConfig, spec.eval, "eval.")
+
+    from benchmark.methods import get_method
+
+    method = from_dict(get_method(spec.method).config_cls, spec.method_config, f"methods.{spec.method}.")
+
+    from benchmark.model.factory import ModelConfig
+
+    sft = _train_config(spec.sft, spec.seed, "sft.")
+    preference = _train_config(spec.preference, spec.seed, "preference.", spec.preference_fraction)
+    model = from_dict(ModelConfig, spec.model, "model.")
+    return ResolvedRun(data, sids, eval_config, method, sft, preference, model)
+
+
+def _train_config(settings: dict, seed: int, path: str, steps_scale: float = 1.0) -> TrainConfig:
+    """The stage's TrainConfig as the suite trains it: the run's seed, and the steps scaled for a data-scale
+    run (the same rule as ``benchmark.suite.stages``), so a warm-up longer than the scaled budget fails here."""
+    from benchmark.training.config import TrainConfig
+
+    settings = {**settings, "seed": seed}
+    config = from_dict(TrainConfig, settings, path)
+    if steps_scale == 1.0:
+        return config
+    return from_dict(TrainConfig, {**settings, "steps": max(1, round(config.steps * steps_scale))}, path)
+
+
+def validate_profile(profile: Profile) -> None:
+    """Check every name and resolve every run of ``profile``, or raise ConfigError naming the dotted key.
+
+    Covers dataset names, every method named anywhere (``methods.<name>``, ``table2.methods``, ...) and its
+    settings, and every run of every experiment, listed in ``experiments`` or not (``--set
+    experiments=[table2]`` must not reveal a bad ``table2.sizes`` only after Table 1 has trained): table2
+    sizes, fig2 fractions and noise levels change a run's model, budget and data.
+    """
+    from benchmark.data.registry import get_spec
+    from benchmark.methods import get_method
+
+    for key, name in profile.datasets.items():
+        if name is not None:
+            _named(f"datasets.{key}", get_spec, name)
+    method_lists = {
+        "table2.methods": profile.table2.methods,
+        "fig2.methods": profile.fig2.methods,
+        "noise.methods": profile.noise.methods,
+        "games.methods": () if profile.games.methods == "all" else profile.games.methods,
+    }
+    for key, names in method_lists.items():
+        for name in names:
+            _named(key, get_method, name)
+    for name, settings in profile.methods.items():
+        method = _named(f"methods.{name}", get_method, name)
+        from_dict(method.config_cls, settings, f"methods.{name}.")
+    seen: set[str] = set()
+    for spec in expand(dataclasses.replace(profile, experiments=EXPERIMENTS)):
+        if spec.compute_key in seen:
+            continue
+        seen.add(spec.compute_key)
+        try:
+            resolve(spec)
+        except ConfigError as exc:
+            if not spec.variant:
+                raise
+            # The bad value came from the experiment's sweep (e.g. a noise level), not the section it lands in.
+            raise ConfigError(f"{exc} (in the {spec.experiment} runs with {spec.variant})") from exc
+
+
+def _named(key: str, lookup: Any, name: Any) -> Any:
+    """``lookup(name)`` from a registry, its unknown-name error (with suggestions) prefixed by the profile key."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{key}: names must be strings. Got {name!r} instead.")
+    try:
+        return lookup(name)
+    except BenchmarkError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"{key}: {exc}") from exc
+
+
 def _merge(base: dict, extra: dict) -> dict:
     merged = dict(base)
     for key, value in extra.items():
@@ -102,7 +216,7 @@ def _spec(profile: Profile, experiment: str, method: str, seed: int, **changes: 
         sft=dict(profile.sft),
         preference=dict(profile.preference),
         eval=dict(profile.eval),
-        method_config=dict(profile.methods.get(method, {})),
+        method_config=dict(profile.methods.get(method) or {}),
     )
     return dataclasses.replace(spec, **changes)
 

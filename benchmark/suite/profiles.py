@@ -1,9 +1,11 @@
 """Profiles: how much of the experiment matrix to run, at what budget (DESIGN.md section 9).
 
 A profile is a YAML file in ``benchmark/suite/profiles``; it is loaded into the frozen, validated
-``Profile`` below. Stage settings (``data``, ``sids``, ``model``, ``sft``, ``preference``, ``eval``) are
-plain mappings here and are validated by the owning stage's own config class when a run is resolved, so a
-profile can never carry a key its stage does not know.
+``Profile`` below. Stage settings (``data``, ``sids``, ``model``, ``sft``, ``preference``, ``eval``,
+``methods.<name>``) are plain mappings here (they are what run keys hash); ``load_profile`` validates them
+through the owning stage's own config class by resolving every run of the profile
+(``benchmark.suite.matrix.validate_profile``), so a profile with a key its stage does not know, or a value out
+of range, fails when it is loaded, before any data is built or anything is trained.
 """
 
 from __future__ import annotations
@@ -27,12 +29,25 @@ from benchmark.registry import unknown_name_message
 
 EXPERIMENTS = ("table1", "table2", "fig2", "noise", "games")
 PROFILE_NAMES = ("smoke", "quick", "full")
+# Mappings validated by a stage's config class when the profile's runs are resolved; None (an empty YAML
+# section) means no settings.
+SECTIONS = ("data", "sids", "model", "sft", "preference", "eval", "methods")
+
+
+def _check_list(owner: str, name: str, value: Any) -> None:
+    # A bare string is iterable: without this, "table1" would be checked letter by letter.
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"The {name!r} parameter of {owner} must be a list. Got {value!r} instead.")
 
 
 @dataclasses.dataclass(frozen=True)
 class Table2Settings:
     sizes: tuple[str, ...] = ("xs", "s", "m", "l")
     methods: tuple[str, ...] = ("sft", "dpo", "raddpo")
+
+    def __post_init__(self) -> None:
+        _check_list("Table2Settings", "sizes", self.sizes)
+        _check_list("Table2Settings", "methods", self.methods)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +56,8 @@ class Fig2Settings:
     methods: tuple[str, ...] = ("sft", "dpo", "raddpo")
 
     def __post_init__(self) -> None:
+        _check_list("Fig2Settings", "fractions", self.fractions)
+        _check_list("Fig2Settings", "methods", self.methods)
         if not self.fractions:
             raise ConfigError("The 'fractions' parameter of Fig2Settings must be a non-empty list. Got [].")
         for value in self.fractions:
@@ -53,6 +70,8 @@ class NoiseSettings:
     methods: tuple[str, ...] = ("sft", "dpo", "simpo", "orpo", "raddpo")
 
     def __post_init__(self) -> None:
+        _check_list("NoiseSettings", "levels", self.levels)
+        _check_list("NoiseSettings", "methods", self.methods)
         for level in self.levels:
             if not isinstance(level, dict) or not level:
                 raise ConfigError(
@@ -64,6 +83,22 @@ class NoiseSettings:
 @dataclasses.dataclass(frozen=True)
 class GamesSettings:
     methods: str | tuple[str, ...] = "all"
+
+    def __post_init__(self) -> None:
+        if self.methods != "all" and not isinstance(self.methods, (list, tuple)):
+            raise ConfigError(
+                f"The 'methods' parameter of GamesSettings must be 'all' or a list of method names. "
+                f"Got {self.methods!r} instead."
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetNames:
+    """The keys a profile's ``datasets`` mapping may hold; the names are checked against the data registry
+    when the profile is validated."""
+
+    primary: str | None = None
+    games: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +122,19 @@ class Profile:
     games: GamesSettings = dataclasses.field(default_factory=GamesSettings)
 
     def __post_init__(self) -> None:
-        check_int_list("Profile", "seeds", list(self.seeds), low=0)
+        for name in ("datasets", *SECTIONS):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, {})
+            elif not isinstance(value, dict):
+                raise ConfigError(
+                    f"The {name!r} parameter of Profile must be a mapping of settings. Got {value!r} instead."
+                )
+        check_int_list("Profile", "seeds", self.seeds, low=0)
+        _check_list("Profile", "experiments", self.experiments)
         for experiment in self.experiments:
             check_choice("Profile", "experiments", experiment, EXPERIMENTS)
+        from_dict(DatasetNames, self.datasets, "datasets.")
         if "primary" not in self.datasets:
             raise ConfigError("The 'datasets' parameter of Profile must name a 'primary' dataset.")
 
@@ -104,8 +149,16 @@ def profile_path(name: str) -> Path:
 
 
 def load_profile(name: str, overrides: Iterable[str] = ()) -> Profile:
-    """Load a named profile (smoke, quick, full) or a YAML path, with dotted overrides (``sft.steps=10``)."""
+    """Load a named profile (smoke, quick, full) or a YAML path, with dotted overrides (``sft.steps=10``).
+
+    Every key and value of every section is validated here (ConfigError naming the dotted key), so a typo
+    fails before a run starts rather than after its SFT and preference stages.
+    """
+    from benchmark.suite.matrix import validate_profile  # matrix imports this module
+
     path = profile_path(name)
     data: Mapping[str, Any] = apply_overrides(load_yaml(path), overrides)
     data = {**data, "name": data.get("name", path.stem)}
-    return from_dict(Profile, data)
+    profile = from_dict(Profile, data)
+    validate_profile(profile)
+    return profile

@@ -74,7 +74,7 @@ def test_shards_partition_the_matrix(count: int) -> None:
 
 
 def test_overrides_and_bad_profiles() -> None:
-    profile = load_profile("smoke", ["sft.steps=7", "seeds=[3]"])
+    profile = load_profile("smoke", ["sft.steps=7", "sft.warmup_steps=0", "seeds=[3]"])
     assert profile.sft["steps"] == 7 and profile.seeds == (3,)
     with pytest.raises(ConfigError, match="Unknown profile 'quik'.*Did you mean 'quick'"):
         load_profile("quik")
