@@ -65,10 +65,6 @@ class CategoryTree:
     node_items: list[np.ndarray]
     root: int
 
-    @property
-    def n_nodes(self) -> int:
-        return len(self.names)
-
     def ancestors(self, node: int) -> list[int]:
         """Ancestors of ``node`` below the root, nearest first."""
         out = []

@@ -181,14 +181,6 @@ def mixed_versions(experiment: ExperimentRuns) -> str:
 CELL_NOTE = "Cells: mean ± sample std (ddof=1) over seeds of each run's mean over queries (no ± with one seed)."
 
 
-def summary_values(groups: Iterable[MethodRuns | None], metric: str) -> list[float | None]:
-    out = []
-    for group in groups:
-        s = group.summary(metric) if group is not None else None
-        out.append(None if s is None else s.mean)
-    return out
-
-
 def paired(a: MethodRuns, b: MethodRuns, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Seed-averaged per-query values of two groups, paired by query_id (shared queries only)."""
     x, y = a.per_query(metric).align(b.per_query(metric), join="inner")
