@@ -12,10 +12,11 @@ import importlib
 import importlib.util
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
-from benchmark import __version__
+from benchmark import __version__, threads
 from benchmark.errors import BenchmarkError
 
 # Order here is the order in --help: the data flow of DESIGN.md section 1.
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"grbench {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    threads.add_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module_name = f"benchmark.commands.{name}"
@@ -88,7 +90,27 @@ def _quiet_transformers() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C: ``finally`` blocks run and atomic writes remove their temporary files."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Only the main thread may set handlers (an embedding caller may run main elsewhere: keep its handling).
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:
+        return _main(argv)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Default: warnings plus our progress bars; -v adds per-stage INFO logs, -vv debug.
@@ -101,10 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        threads.configure(args.threads)  # before any command imports torch (OMP_WAIT_POLICY, OMP_NUM_THREADS)
         return int(args.func(args) or 0)
     except BenchmarkError as exc:
         sys.stderr.write(f"grbench {args.command}: error: {exc}\n")
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # 128 + signal number, as a shell reports a process the signal ended
+        if isinstance(exc, Terminated):
+            sys.stderr.write("terminated (SIGTERM); finished results are kept and a rerun resumes\n")
+            return 128 + signal.SIGTERM
         sys.stderr.write("interrupted; finished results are kept and a rerun resumes\n")
-        return 130
+        return 128 + signal.SIGINT

@@ -17,3 +17,10 @@ class ConfigError(BenchmarkError, ValueError):
 
 class ArtifactMismatchError(BenchmarkError):
     """An artifact (checkpoint, SID catalog, submission) was built for another data split."""
+
+
+class StorageError(BenchmarkError, OSError):
+    """A results or cache directory cannot be written (not a directory, read-only, disk full...).
+
+    Also an ``OSError`` (with the original ``errno``) so code that handles filesystem errors still does.
+    """

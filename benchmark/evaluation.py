@@ -24,13 +24,8 @@ import numpy as np
 
 from benchmark.config import check_int_list, check_number
 from benchmark.errors import BenchmarkError, ConfigError
-from benchmark.metrics import (
-    hallucination_rate,
-    hit_ranks,
-    hit_rate_from_hits,
-    mrr_from_hits,
-    recall_from_hits,
-)
+from benchmark.metrics import hit_ranks
+from benchmark.metrics.registry import EvalInputs, compute_metric, evaluated_names
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +79,9 @@ class EvalConfig:
         check_number("EvalConfig", "batch_size", self.batch_size, low=1, integer=True)
 
     def metric_names(self) -> list[str]:
-        """The keys of ``score_rankings``' result, in its order."""
-        return (
-            ["halluc", "halluc@1"]
-            + [f"item_recall@{k}" for k in self.item_ks]
-            + [f"item_hit@{k}" for k in self.item_ks]
-            + ["item_mrr"]
-            + [f"sid_recall@{k}" for k in self.sid_ks]
-            + [f"sid_hit@{k}" for k in self.sid_ks]
-            + ["sid_mrr"]
-        )
+        """The keys of ``score_rankings``' result, in its order: every registered metric with a kernel, in
+        report order, the recall/hit stems at ``item_ks`` / ``sid_ks`` (``benchmark.metrics.registry``)."""
+        return evaluated_names({"item": self.item_ks, "sid": self.sid_ks})
 
 
 def _normalise_sid(sid: Any) -> Sid | None:
@@ -166,7 +154,8 @@ def score_rankings(
 
     Returns:
         {metric name: (Q,) float64}, names in ``config.metric_names()`` order: ``halluc``, ``halluc@1``,
-        ``item_recall@k``, ``item_hit@k``, ``item_mrr``, ``sid_recall@k``, ``sid_hit@k``, ``sid_mrr``.
+        ``item_recall@k``, ``item_hit@k``, ``item_mrr``, ``sid_recall@k``, ``sid_hit@k``, ``sid_mrr``, then any
+        other registered metric with a kernel.
     """
     if len(beam_sids) != len(relevant_items):
         raise BenchmarkError(
@@ -211,20 +200,8 @@ def score_rankings(
     # one pass per level computes the first-occurrence ranks; every cutoff is derived from them
     item_hits = hit_ranks(item_rankings, relevant_sets, owner="score_rankings (item level)")
     sid_hits = hit_ranks(sid_rankings, relevant_sids, owner="score_rankings (SID level)")
-    out: dict[str, np.ndarray] = {
-        "halluc": hallucination_rate(beam_valid),
-        "halluc@1": hallucination_rate(beam_valid, at=1),
-    }
-    for k in config.item_ks:
-        out[f"item_recall@{k}"] = recall_from_hits(item_hits, k)
-    for k in config.item_ks:
-        out[f"item_hit@{k}"] = hit_rate_from_hits(item_hits, k)
-    out["item_mrr"] = mrr_from_hits(item_hits)
-    for k in config.sid_ks:
-        out[f"sid_recall@{k}"] = recall_from_hits(sid_hits, k)
-    for k in config.sid_ks:
-        out[f"sid_hit@{k}"] = hit_rate_from_hits(sid_hits, k)
-    out["sid_mrr"] = mrr_from_hits(sid_hits)
+    inputs = EvalInputs(beam_valid=beam_valid, item_hits=item_hits, sid_hits=sid_hits)
+    out = {name: compute_metric(name, inputs) for name in config.metric_names()}
     logger.debug("scored %d queries (%d distinct SIDs looked up)", len(beam_sids), len(cache.memo))
     return out
 

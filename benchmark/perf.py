@@ -2,8 +2,6 @@
 
 The command-line wrapper is ``benchmark.commands.perf``; this module holds the measurements.
 
-Speed claims measured side by side in one run (STYLE.md habit 10).
-
 ``grbench perf decode``  our batched KV-cache beam search vs ``transformers`` ``generate`` (same model, same
                          prompts, same token rules, B = 128), unconstrained and trie-constrained: speed-up,
                          whether the outputs are identical, queries/s and per-query latency.
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmark import threads
 from benchmark.decoding import beam_search
 from benchmark.errors import ConfigError
 from benchmark.model import (
@@ -73,9 +72,14 @@ def synthetic_prompts(
     return prompts
 
 
-def _set_threads(threads: int | None) -> int:
-    if threads:
-        torch.set_num_threads(threads)
+def _set_threads(requested: int | str | None) -> int:
+    """Threads for the measurement: ``requested`` (an int from ``--threads``) or, by default, this process's
+    share of the CPUs re-counted now (processes started together have all registered by the time a
+    measurement starts; see ``benchmark.threads``). Both sides of a comparison run on the same count."""
+    if isinstance(requested, int):
+        torch.set_num_threads(requested)
+    else:
+        threads.refresh()
     return torch.get_num_threads()
 
 
@@ -182,7 +186,7 @@ def compare_beams(ours: list, theirs: list, tol: float = 1e-4) -> dict[str, Any]
 
 
 def run_decode(args: argparse.Namespace) -> dict[str, Any]:
-    threads = _set_threads(args.threads)
+    n_threads = _set_threads(getattr(args, "threads", None))
     tokenizer, model, catalog, rng = synthetic_setup(args)
     prompts = synthetic_prompts(tokenizer, catalog, rng, args.queries, args.history, args.words)
     report: dict[str, Any] = {
@@ -198,7 +202,7 @@ def run_decode(args: argparse.Namespace) -> dict[str, Any]:
             "beam_width": args.beam_width,
             "batch_size": args.batch_size,
             "repeats": args.repeats,
-            "threads": threads,
+            "threads": n_threads,
             "device": args.device,
         },
         "modes": {},
@@ -291,7 +295,7 @@ class MatmulPeak:
 
 
 def run_train(args: argparse.Namespace) -> dict[str, Any]:
-    threads = _set_threads(args.threads)
+    n_threads = _set_threads(getattr(args, "threads", None))
     tokenizer, model, catalog, rng = synthetic_setup(args)
     model.train()
     sids = catalog.sids()
@@ -359,7 +363,7 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
             "parameters": count_parameters(model),
             "weights": f"random init (seed {args.seed}); speed does not depend on trained weights",
             "vocab_size": tokenizer.vocab_size,
-            "threads": threads,
+            "threads": n_threads,
             "device": args.device,
         },
         "packing": {
@@ -418,6 +422,3 @@ def print_train(report: dict[str, Any]) -> None:
         f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s = {100 * b['fraction_of_peak']:.0f}% of the "
         f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s fp32 matmul peak ({b['matmul_peak_size']}^3){flag}"
     )
-
-
-# ---------------------------------------------------------------------------------------------- CLI

@@ -27,6 +27,11 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (tests that register a temporary entry); an unknown name is an error."""
+        self.get(name)
+        del self._entries[name]
+
     def get(self, name: str) -> T:
         if name not in self._entries:
             raise UnknownNameError(unknown_name_message(self.kind, name, list(self._entries)))

@@ -47,6 +47,7 @@ VALUES = {
 NAMES_AND_SWEEPS = {
     "method name": (["methods.dpoo.beta=1.0"], ["methods.dpoo", "Unknown method 'dpoo'", "Did you mean 'dpo'"]),
     "experiment method": (["table2.methods=[sft, dpoo]"], ["table2.methods", "Did you mean 'dpo'"]),
+    "table1 method": (["table1.methods=[sft, raddpo-no-tgld]"], ["table1.methods", "Did you mean 'raddpo-no-tlgd'"]),
     "dataset name": (["datasets.primary=amazon18-scientifc"], ["datasets.primary", "'amazon18-scientific'"]),
     "dataset key": (["datasets.primery=synthetic"], ["'datasets.primery'", "Did you mean 'primary'"]),
     "table2 size": (["table2.sizes=[s, xxl]"], ["model.size", "Got 'xxl' instead", "table2"]),

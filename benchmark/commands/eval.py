@@ -9,6 +9,7 @@ from pathlib import Path
 from benchmark.cli import add_data_options
 from benchmark.config import apply_overrides, from_dict
 from benchmark.errors import BenchmarkError, ConfigError
+from benchmark.metrics.registry import COMPARE_METRICS
 
 EVAL_HELP = """\
 Beam-search a checkpoint over a split's queries and write per-query rankings and metrics.
@@ -47,8 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                     description=COMPARE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     compare.add_argument("run_a", help="run directory (holding run.json and per_query.parquet)")
     compare.add_argument("run_b", help="run directory to compare against")
-    compare.add_argument("--metrics", default="sid_recall@64,sid_mrr,item_recall@100,item_mrr,halluc",
-                         help="comma-separated metrics to test")
+    compare.add_argument("--metrics", default=",".join(COMPARE_METRICS), help="comma-separated metrics to test")
     compare.add_argument("--resamples", type=int, default=10000, help="permutation / bootstrap resamples")
     compare.add_argument("--seed", type=int, default=0, help="seed of the permutation and bootstrap generators")
     compare.set_defaults(func=run_compare)
@@ -109,32 +109,32 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from benchmark.metrics.registry import get_metric
     from benchmark.results import load_run
-    from benchmark.stats import bootstrap_ci, holm, paired_permutation_test, paired_t_test, wilcoxon_test
+    from benchmark.stats import bootstrap_ci, compare_family, pair_by_query, paired_t_test, wilcoxon_test
 
     runs = [load_run(path) for path in (args.run_a, args.run_b)]
-    frames = [run.per_query().set_index("query_id") for run in runs]
-    common = frames[0].index.intersection(frames[1].index)
-    if common.empty:
+    frames = [run.per_query() for run in runs]
+    common = np.intersect1d(frames[0]["query_id"], frames[1]["query_id"])
+    if common.size == 0:
         raise BenchmarkError(f"{args.run_a} and {args.run_b} share no query ids: they were not evaluated on the same split.")
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     for metric in metrics:
+        get_metric(metric)   # an unknown name is answered with "did you mean"
         for frame, path in zip(frames, (args.run_a, args.run_b)):
             if metric not in frame.columns:
                 raise BenchmarkError(f"{path} has no metric {metric!r}. Available: {', '.join(frame.columns)}.")
-    rows = []
-    for metric in metrics:
-        a, b = (frame.loc[common, metric].to_numpy() for frame in frames)
-        perm = paired_permutation_test(a, b, n_resamples=args.resamples, seed=args.seed)
-        ci = bootstrap_ci(a, b, n_resamples=args.resamples, seed=args.seed)
-        rows.append((metric, a.mean(), b.mean(), perm.pvalue, paired_t_test(a, b).pvalue,
-                     wilcoxon_test(a, b).pvalue, ci.low, ci.high))
-    adjusted = holm([row[3] for row in rows])
+    pairs = [pair_by_query(frames[0]["query_id"], frames[0][m], frames[1]["query_id"], frames[1][m])[1:]
+             for m in metrics]
+    tested = compare_family(pairs, n_resamples=args.resamples, seed=args.seed)
     names = [f"{r.result.method} ({Path(p).name})" for r, p in zip(runs, (args.run_a, args.run_b))]
-    sys.stdout.write(f"A = {names[0]}\nB = {names[1]}\n{len(common)} paired queries, seed {args.seed}\n")
+    sys.stdout.write(f"A = {names[0]}\nB = {names[1]}\n{common.size} paired queries, seed {args.seed}\n")
     sys.stdout.write(f"{'metric':<16} {'A':>8} {'B':>8} {'perm p':>9} {'Holm p':>9} {'t p':>9} {'Wilcoxon p':>11}  95% CI (A-B)\n")
-    for row, p_holm in zip(rows, adjusted):
-        metric, mean_a, mean_b, p_perm, p_t, p_w, low, high = row
-        sys.stdout.write(f"{metric:<16} {mean_a:8.4f} {mean_b:8.4f} {p_perm:9.4g} {p_holm:9.4g} {p_t:9.4g} "
-                         f"{p_w:11.4g}  [{low:+.4f}, {high:+.4f}]\n")
+    for metric, (a, b), test in zip(metrics, pairs, tested):
+        ci = bootstrap_ci(a, b, n_resamples=args.resamples, seed=args.seed)
+        sys.stdout.write(f"{metric:<16} {a.mean():8.4f} {b.mean():8.4f} {test.test.pvalue:9.4g} {test.pvalue_holm:9.4g} "
+                         f"{paired_t_test(a, b).pvalue:9.4g} {wilcoxon_test(a, b).pvalue:11.4g}  "
+                         f"[{ci.low:+.4f}, {ci.high:+.4f}]\n")
     return 0

@@ -38,13 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def leaderboard_command(args: argparse.Namespace) -> int:
     from benchmark.leaderboard.board import write_leaderboard
-    from benchmark.results import EXPERIMENTS
+    from benchmark.registry import unknown_name_message
+    from benchmark.results import experiment_names
 
     experiments = tuple(e.strip() for e in args.reference_experiments.split(",") if e.strip())
     for name in experiments:
-        if name not in EXPERIMENTS:
-            raise ConfigError(f"--reference-experiments: unknown experiment {name!r}. Available: "
-                              f"{', '.join(EXPERIMENTS)}.")
+        if name not in experiment_names():
+            raise ConfigError("--reference-experiments: "
+                              + unknown_name_message("experiment", name, list(experiment_names())))
     md, csv = write_leaderboard(args.out, args.submissions, args.results, args.primary, experiments)
     print(f"wrote {md} and {csv}")
     return 0

@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from benchmark.threads import add_option as add_thread_option
+
 # The size ladder's names, spelled out so that --help does not import torch; a test keeps them equal to
 # benchmark.model.MODEL_SIZES.
 SIZES = ("xs", "s", "m", "l")
@@ -29,9 +31,8 @@ def _common(parser: argparse.ArgumentParser, size: str) -> None:
     parser.add_argument(
         "--size", default=size, choices=SIZES, help=f"model size (default {size})"
     )
-    parser.add_argument(
-        "--threads", type=_positive_int, default=None, help="torch threads (default: torch's setting)"
-    )
+    # also accepted before the command name (grbench --threads N perf ...); SUPPRESS keeps that value
+    add_thread_option(parser, default=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -65,7 +66,9 @@ def _perf():
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("perf", help="speed benchmarks measured side by side (decode, train)")
+    parser = subparsers.add_parser(
+        "perf", help="speed benchmarks side by side (decode, train); a kill campaign (faults)"
+    )
     sub = parser.add_subparsers(dest="perf_command", metavar="WHAT", required=True)
 
     decode = sub.add_parser("decode", help="our beam search vs transformers generate (B=128, size s)")
@@ -100,3 +103,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reps", type=_positive_int, default=7, help="timed repetitions for (a) (the fastest counts)"
     )
     train.set_defaults(func=lambda args: _emit(_perf().run_train(args), args, _perf().print_train))
+
+    faults = sub.add_parser(
+        "faults",
+        help="kill the smoke suite at random fault points, resume, and check nothing is lost or recomputed",
+        description="Run the suite once uninterrupted (reference, with a fault trace), then start it again "
+        "and again on one results dir + cache, each time killed at a seeded random event of the trace "
+        "(benchmark.faults), and finally let it finish. Reports kills done, runs lost, half-written files, "
+        "runs recomputed and whether the final per-query files and rankings are byte-identical to the "
+        "reference; exits 1 when a check fails.",
+    )
+    faults.add_argument("--kills", type=_positive_int, default=20, help="kills before the final resume")
+    faults.add_argument("--seed", type=int, default=0, help="seed of the kill points (default 0)")
+    faults.add_argument(
+        "--results",
+        default=None,
+        help="work dir: reference/ (reused when complete) and killed/ (default: a new temporary directory)",
+    )
+    faults.add_argument("--signal", default="KILL", choices=("KILL", "INT", "TERM"), help="default KILL")
+    faults.add_argument("--profile", default="smoke", help="suite profile (default smoke)")
+    faults.add_argument("--only", default="", help="as grbench run --only")
+    faults.add_argument("--methods", default="", help="as grbench run --methods")
+    faults.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as grbench run")
+    faults.add_argument("--data-dir", default=None, help="as grbench run --data-dir")
+    faults.add_argument("--json", action="store_true", help="print the report as JSON")
+    faults.set_defaults(func=_faults)
+
+
+def _faults(args: argparse.Namespace) -> int:
+    from benchmark import faultcampaign
+
+    report = faultcampaign.run_campaign(args)
+    _emit(report, args, faultcampaign.print_campaign)
+    return 0 if report["passed"] else 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from benchmark.cli import add_data_options
 from benchmark.config import ConfigError
+from benchmark.errors import BenchmarkError
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,18 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from benchmark.experiments import get_experiment
     from benchmark.methods import get_method
     from benchmark.suite.matrix import expand, shard
-    from benchmark.suite.profiles import EXPERIMENTS, load_profile
+    from benchmark.suite.profiles import load_profile
 
     profile = load_profile(args.profile, args.set)  # validates every key and value, or raises ConfigError
     only, methods = _names(args.only), _names(args.methods)
     for name in only:
-        if name not in EXPERIMENTS:
-            raise ConfigError(f"--only: unknown experiment {name!r}. Available: {', '.join(EXPERIMENTS)}.")
+        try:
+            get_experiment(name)  # unknown names fail with suggestions
+        except BenchmarkError as exc:
+            raise ConfigError(f"--only: {exc}") from exc
     for name in methods:
         get_method(name)  # unknown names fail with suggestions
     shard_spec = parse_shard(args.shard)

@@ -46,6 +46,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformers import AttentionInterface, DynamicCache
 
+from benchmark import faults
 from benchmark.config import check_number
 from benchmark.errors import ArtifactMismatchError, DataError
 
@@ -117,6 +118,7 @@ def beam_search(
                 results.extend(
                     _search_batch(model, chunk, beam_width, tokenizer.levels, rules, device, shared_prefix)
                 )
+                faults.reached("beam_batch")
     finally:
         model.train(was_training)
     return results

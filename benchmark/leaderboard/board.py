@@ -47,34 +47,14 @@ from benchmark.leaderboard.validate import (
     fingerprint,
     record_mismatches,
 )
-from benchmark.results import LOWER_IS_BETTER
+from benchmark.metrics.registry import TABLE1_METRICS, board_header, lower_is_better
 
 log = logging.getLogger(__name__)
 
 PRIMARY_METRIC = "item_recall@100"
 # Table 1 of the paper, in its column order; the primary metric is shown first.
-BOARD_METRICS = (
-    "item_recall@100",
-    "halluc",
-    "item_recall@10",
-    "item_recall@500",
-    "item_mrr",
-    "sid_recall@8",
-    "sid_recall@64",
-    "sid_recall@128",
-    "sid_mrr",
-)
-HEADERS = {
-    "halluc": "Halluc. ↓",
-    "item_recall@10": "Item R@10",
-    "item_recall@100": "Item R@100",
-    "item_recall@500": "Item R@500",
-    "item_mrr": "Item MRR",
-    "sid_recall@8": "SID R@8",
-    "sid_recall@64": "SID R@64",
-    "sid_recall@128": "SID R@128",
-    "sid_mrr": "SID MRR",
-}
+BOARD_METRICS = (PRIMARY_METRIC, *(m for m in TABLE1_METRICS if m != PRIMARY_METRIC))
+
 MAX_RECORD_BYTES = 4 * MAX_CARD_BYTES
 
 
@@ -239,7 +219,7 @@ def _track_order(track: Track) -> tuple:
 
 def _row_order(entry: BoardEntry, primary: str) -> tuple:
     value = entry.mean.get(primary, math.nan)
-    sign = 1.0 if primary in LOWER_IS_BETTER else -1.0
+    sign = 1.0 if lower_is_better(primary) else -1.0
     return (math.isnan(value), sign * value if not math.isnan(value) else 0.0, entry.name, entry.kind, entry.source)
 
 
@@ -274,7 +254,7 @@ def render_markdown(entries: Sequence[BoardEntry], skipped: Sequence[tuple[str, 
         "`grbench validate`, which recomputes every metric from the submitted rankings) and the suite's "
         "reference runs (`results/<profile>/runs/`). Do not edit by hand.",
         "",
-        f"Sorted by **{HEADERS.get(primary, primary)}** ({primary}, mean over seeds ± std across seeds). "
+        f"Sorted by **{board_header(primary)}** ({primary}, mean over seeds ± std across seeds). "
         f"Column *vs SFT*: ▲ / ▼ = significantly better / worse than the SFT reference on {primary} "
         f"(paired sign-flip permutation test on per-query values averaged over seeds, two-sided, Holm-corrected, "
         f"α = {ALPHA}); blank = not significant; n/a = no test available. Halluc. = hallucination rate "
@@ -293,7 +273,7 @@ def render_markdown(entries: Sequence[BoardEntry], skipped: Sequence[tuple[str, 
             f"test_hash {markdown_code(track.test_hash)} · catalog_hash {markdown_code(track.catalog_hash)} · "
             f"queries {markdown_code(track.queries_hash)}",
             "",
-            "| # | Method | Type | Seeds | " + " | ".join(HEADERS.get(m, m) for m in metrics) + " | vs SFT |",
+            "| # | Method | Type | Seeds | " + " | ".join(board_header(m) for m in metrics) + " | vs SFT |",
             "|---:|---|---|---:|" + "---:|" * len(metrics) + ":---:|",
         ]
         for i, e in enumerate(rows, 1):

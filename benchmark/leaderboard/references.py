@@ -21,24 +21,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchmark.artifacts import hash_json
-from benchmark.results import LOWER_IS_BETTER, StoredRun, load_runs
-from benchmark.stats import holm, paired_permutation_test
+from benchmark.metrics.registry import TABLE1_METRICS, lower_is_better
+from benchmark.results import StoredRun, load_runs
+from benchmark.stats import compare_family, pool_seeds
 
 log = logging.getLogger(__name__)
 
 REFERENCE_EXPERIMENTS = ("table1", "games")
 # The paper's Table 1 columns: tested against every reference system, Holm-corrected per metric.
-SIGNIFICANCE_METRICS = (
-    "halluc",
-    "item_recall@10",
-    "item_recall@100",
-    "item_recall@500",
-    "item_mrr",
-    "sid_recall@8",
-    "sid_recall@64",
-    "sid_recall@128",
-    "sid_mrr",
-)
+SIGNIFICANCE_METRICS = TABLE1_METRICS
 BASELINE_METHOD = "sft"
 ALPHA = 0.05
 
@@ -113,14 +104,15 @@ def load_references(
 def _system(profile: str, runs_by_seed: Mapping[int, StoredRun]) -> ReferenceSystem | None:
     seeds = tuple(sorted(runs_by_seed))
     runs = [runs_by_seed[s] for s in seeds]
-    frames = [run.per_query().sort_values("query_id", kind="stable") for run in runs]
-    ids = frames[0]["query_id"].to_numpy(dtype=np.int64)
-    if any(not np.array_equal(f["query_id"].to_numpy(dtype=np.int64), ids) for f in frames[1:]):
+    frames = [run.per_query() for run in runs]
+    seed_ids = [f["query_id"].to_numpy(dtype=np.int64) for f in frames]
+    ids = np.sort(seed_ids[0])
+    if any(not np.array_equal(np.sort(i), ids) for i in seed_ids[1:]):
         log.warning("reference %s/%s: seeds were scored on different queries; skipped",
                     profile, runs[0].result.method)
         return None
     metrics = [m for m in frames[0].columns if m != "query_id" and all(m in f.columns for f in frames)]
-    per_query = {m: np.mean([f[m].to_numpy(dtype=np.float64) for f in frames], axis=0) for m in metrics}
+    per_query = {m: pool_seeds(seed_ids, [f[m].to_numpy(dtype=np.float64) for f in frames])[1] for m in metrics}
     seed_means = {m: np.array([run.result.metrics[m] for run in runs], dtype=np.float64) for m in metrics}
     first = runs[0].result
     variant = ", ".join(f"{k}={v}" for k, v in sorted(first.variant.items()))
@@ -171,7 +163,7 @@ class Comparison:
         """"better" / "worse" when significant at ``alpha`` after Holm (direction aware), else "n.s."."""
         if self.pvalue_holm > alpha or self.delta == 0:
             return "n.s."
-        improved = self.delta < 0 if self.metric in LOWER_IS_BETTER else self.delta > 0
+        improved = self.delta < 0 if lower_is_better(self.metric) else self.delta > 0
         return "better" if improved else "worse"
 
     def to_dict(self) -> dict:
@@ -186,23 +178,14 @@ def compare_to_references(
     seed: int = 0,
 ) -> list[Comparison]:
     """Paired permutation tests of ``per_query`` (aligned with the references' sorted query ids) against
-    each reference, Holm-corrected across the references for each metric."""
+    each reference, Holm-corrected across the references for each metric (``benchmark.stats.compare``)."""
     comparisons: list[Comparison] = []
     planned = [(m, [r for r in references if m in r.per_query]) for m in metrics if m in per_query]
     bar = tqdm(total=sum(len(refs) for _, refs in planned), desc="significance tests", unit="test",
                disable=None, leave=False)
     for metric, refs in planned:
-        if not refs:
-            continue
         a = np.asarray(per_query[metric], dtype=np.float64)
-        results = []
-        for r in refs:
-            results.append(paired_permutation_test(a, r.per_query[metric], n_resamples=n_resamples, seed=seed))
-            bar.update()
-        adjusted = holm([res.pvalue for res in results])
-        comparisons.extend(
-            Comparison(r.label, metric, float(res.statistic), float(res.pvalue), float(p))
-            for r, res, p in zip(refs, results, adjusted)
-        )
+        tested = compare_family([(a, r.per_query[metric]) for r in refs], n_resamples, seed, progress=bar.update)
+        comparisons.extend(Comparison(r.label, metric, t.test.statistic, t.test.pvalue, t.pvalue_holm) for r, t in zip(refs, tested))
     bar.close()
     return comparisons

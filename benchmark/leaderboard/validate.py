@@ -52,6 +52,7 @@ from benchmark.leaderboard.submission import (
     read_submission,
 )
 from benchmark.leaderboard.target import BenchmarkSource, EvaluationTarget, TargetSource, resolve_target
+from benchmark.stats import pool_seeds
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,9 @@ def validate_submission(
         log.info("seed %d: %d queries scored from %s", seed, len(beams), table.source)
     check_claims(card, per_seed, options.tolerance)
 
-    order = np.argsort(np.asarray(target.query_ids, dtype=np.int64), kind="stable")   # align by query id
+    ids = [np.asarray(target.query_ids, dtype=np.int64)] * len(per_seed)   # pooled values come sorted by query id
     metric_names = list(next(iter(per_seed.values())))
-    pooled = {m: np.mean([per_seed[s][m] for s in per_seed], axis=0)[order] for m in metric_names}
+    pooled = {m: pool_seeds(ids, [per_seed[s][m] for s in per_seed])[1] for m in metric_names}
     track = track_of(card, target)
     references = on_track(load_references(results_root, options.reference_experiments), track)
     comparisons = compare_to_references(pooled, references, SIGNIFICANCE_METRICS, options.n_resamples,

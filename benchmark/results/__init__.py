@@ -5,6 +5,7 @@
     runs = load_runs("results/quick", experiment="table1")
 """
 
+from benchmark.metrics.registry import metric_sort_key
 from benchmark.results.provenance import code_revision, hardware, package_versions
 from benchmark.results.reader import (
     StoredRun,
@@ -16,9 +17,7 @@ from benchmark.results.reader import (
     run_dirs_in,
 )
 from benchmark.results.schema import (
-    EXPERIMENTS,
-    LOWER_IS_BETTER,
-    METRIC_NAMES,
+    CUSTOM_EXPERIMENT,
     SCHEMA_PATH,
     SCHEMA_VERSION,
     Budget,
@@ -27,8 +26,8 @@ from benchmark.results.schema import (
     RunRecord,
     RunResult,
     RunValidationError,
+    experiment_names,
     json_schema,
-    metric_sort_key,
 )
 from benchmark.results.writer import (
     RunExistsError,
@@ -40,9 +39,7 @@ from benchmark.results.writer import (
 )
 
 __all__ = [
-    "EXPERIMENTS",
-    "LOWER_IS_BETTER",
-    "METRIC_NAMES",
+    "CUSTOM_EXPERIMENT",
     "SCHEMA_PATH",
     "SCHEMA_VERSION",
     "Budget",
@@ -55,6 +52,7 @@ __all__ = [
     "StoredRun",
     "code_revision",
     "copy_run_as",
+    "experiment_names",
     "find_run_dirs",
     "finished_runs",
     "publish_runs",

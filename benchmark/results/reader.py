@@ -19,13 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmark.errors import DataError
+from benchmark.metrics.registry import metric_sort_key
 from benchmark.results.schema import (
     RANKING_COLUMNS,
     RUN_FILE,
     RUNS_DIR,
     SCHEMA_VERSION,
     RunResult,
-    metric_sort_key,
     schema_errors,
 )
 

@@ -1,10 +1,12 @@
 """The run-result record: one finished (method, seed, config) run, as stored in ``run.json``.
 
 The JSON form is defined by ``results/schema/run.schema.json`` (JSON Schema draft 2020-12), which is the one
-source of truth; the dataclasses here are its typed Python view. ``RunRecord`` is what the experiment suite
-knows before scoring (identity, config, hashes, budget); ``RunResult`` is the stored record: that plus
-provenance, the schema version and what the writer derives from the per-query arrays (``n_queries``, metric
-means, file names).
+source of truth for the record's structure; the dataclasses here are its typed Python view. Metric names are
+the metric registry's (``benchmark.metrics.registry``): the JSON Schema checks their shape, ``schema_errors``
+that they are registered; experiment names likewise are the experiment registry's (``benchmark.experiments``),
+plus ``custom`` for a run outside the suite. ``RunRecord`` is what the experiment suite knows before scoring (identity, config,
+hashes, budget); ``RunResult`` is the stored record: that plus provenance, the schema version and what the
+writer derives from the per-query arrays (``n_queries``, metric means, file names).
 
 Layout of a stored run (fixed)::
 
@@ -25,34 +27,13 @@ from typing import Any
 import jsonschema
 
 from benchmark.errors import BenchmarkError, DataError
+from benchmark.metrics.registry import is_metric_name, unknown_metric_message
+from benchmark.registry import unknown_name_message
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "results" / "schema" / "run.schema.json"
 
-EXPERIMENTS = ("table1", "table2", "fig2", "noise", "games", "custom")
-
-# The standard metric set (ARCHITECTURE.md, "Metrics and evaluation"), in report order. The schema accepts
-# any K for the recall/hit families because K values are evaluation configuration.
-METRIC_NAMES = (
-    "halluc",
-    "halluc@1",
-    "item_recall@10",
-    "item_recall@100",
-    "item_recall@500",
-    "item_hit@10",
-    "item_hit@100",
-    "item_hit@500",
-    "item_mrr",
-    "sid_recall@8",
-    "sid_recall@64",
-    "sid_recall@128",
-    "sid_hit@8",
-    "sid_hit@64",
-    "sid_hit@128",
-    "sid_mrr",
-)
-METRIC_PATTERN = re.compile(r"^(halluc|halluc@1|item_mrr|sid_mrr|(item|sid)_(recall|hit)@[1-9][0-9]*)$")
-LOWER_IS_BETTER = frozenset({"halluc", "halluc@1"})
+CUSTOM_EXPERIMENT = "custom"  # a run outside the suite (``grbench eval``)
 
 RUN_FILE = "run.json"
 PER_QUERY_FILE = "per_query.parquet"
@@ -67,12 +48,11 @@ class RunValidationError(BenchmarkError, ValueError):
     """A run record or its per-query arrays break the schema; nothing was written."""
 
 
-def metric_sort_key(name: str) -> tuple[int, str, int]:
-    """Report order: the standard names first in METRIC_NAMES order, then other K values by family and K."""
-    if name in METRIC_NAMES:
-        return (0, "", METRIC_NAMES.index(name))
-    family, _, k = name.partition("@")
-    return (1, family, int(k) if k.isdigit() else 0)
+def experiment_names() -> tuple[str, ...]:
+    """The experiment names a run may carry: every registered experiment, then ``custom``."""
+    from benchmark.experiments import experiment_names as registered  # the experiments import this package
+
+    return (*registered(), CUSTOM_EXPERIMENT)
 
 
 @functools.lru_cache(maxsize=1)
@@ -98,6 +78,14 @@ def schema_errors(record: dict[str, Any]) -> list[str]:
     for error in errors:
         where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
         lines.append(f"at {where!r}: {error.message}")
+    # The JSON Schema checks only the shape of a metric name; which names exist is the metric registry's.
+    metrics = record.get("metrics") if isinstance(record, dict) else None
+    if isinstance(metrics, dict):
+        lines += [f"at 'metrics': {unknown_metric_message(name)}" for name in sorted(metrics, key=str)
+                  if isinstance(name, str) and not is_metric_name(name)]
+    experiment = record.get("experiment") if isinstance(record, dict) else None
+    if isinstance(experiment, str) and NAME_PATTERN.match(experiment) and experiment not in experiment_names():
+        lines.append(f"at 'experiment': {unknown_name_message('experiment', experiment, list(experiment_names()))}")
     return lines
 
 

@@ -23,12 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmark.artifacts import atomic_dir, atomic_write_json, canonical_json
+from benchmark import faults
+from benchmark.artifacts import atomic_dir, atomic_write_json, canonical_json, storage_error
 from benchmark.errors import BenchmarkError
+from benchmark.metrics.registry import is_metric_name, metric_sort_key, unknown_metric_message
 from benchmark.results import provenance
 from benchmark.results.reader import StoredRun, load_run, run_dirs_in
 from benchmark.results.schema import (
-    METRIC_PATTERN,
     NAME_PATTERN,
     PER_QUERY_FILE,
     RANKING_COLUMNS,
@@ -39,7 +40,6 @@ from benchmark.results.schema import (
     SID_PATTERN,
     RunRecord,
     RunValidationError,
-    metric_sort_key,
     schema_errors,
 )
 
@@ -88,6 +88,8 @@ def write_run(
     Raises:
         RunValidationError: the record, the arrays or the rankings break the schema. Nothing is written.
         RunExistsError: the run is already stored and ``overwrite`` is False.
+        StorageError: the directory cannot be written (disk full, read-only, a file in the way); the message
+            names the runs directory and the OS reason. Nothing is written.
     """
     path = Path(path)
     if not isinstance(record, RunRecord):
@@ -122,14 +124,19 @@ def write_run(
     if (path / RUN_FILE).exists() and not overwrite:
         raise RunExistsError(f"Run {record.run_id} is already stored at {path}; pass overwrite=True to replace it.")
 
-    with atomic_dir(path) as tmp:
-        columns = {"query_id": pa.array(ids, type=pa.int64())}
-        for name in sorted(arrays, key=metric_sort_key):
-            columns[name] = pa.array(arrays[name], type=pa.float64())
-        pq.write_table(pa.table(columns), tmp / PER_QUERY_FILE, compression=PARQUET_COMPRESSION)
-        if ranking_table is not None:
-            pq.write_table(ranking_table, tmp / RANKINGS_FILE, compression=PARQUET_COMPRESSION)
-        atomic_write_json(tmp / RUN_FILE, data)
+    try:
+        with atomic_dir(path) as tmp:
+            columns = {"query_id": pa.array(ids, type=pa.int64())}
+            for name in sorted(arrays, key=metric_sort_key):
+                columns[name] = pa.array(arrays[name], type=pa.float64())
+            pq.write_table(pa.table(columns), tmp / PER_QUERY_FILE, compression=PARQUET_COMPRESSION)
+            faults.reached("result_file")
+            if ranking_table is not None:
+                pq.write_table(ranking_table, tmp / RANKINGS_FILE, compression=PARQUET_COMPRESSION)
+            atomic_write_json(tmp / RUN_FILE, data)
+            faults.reached("result_file")
+    except OSError as exc:  # disk full, read-only, a file in the way: one clear message naming the place
+        raise storage_error(exc, f"results to {path.parent}") from exc
     log.info("wrote run %s (%s, %s, seed %d) to %s", record.run_id, record.experiment, record.method, record.seed, path)
     return path
 
@@ -223,8 +230,8 @@ def _validate_per_query(query_ids: Any, per_query: Mapping[str, Any]) -> tuple[n
         raise RunValidationError("The 'per_query' parameter of write_run must be a non-empty mapping name -> array.")
     arrays: dict[str, np.ndarray] = {}
     for name, raw in per_query.items():
-        if not isinstance(name, str) or not METRIC_PATTERN.match(name):
-            raise RunValidationError(f"Unknown metric name {name!r}; metric names must match {METRIC_PATTERN.pattern}.")
+        if not is_metric_name(name):
+            raise RunValidationError(unknown_metric_message(name))
         try:
             values = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError) as exc:

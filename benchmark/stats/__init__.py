@@ -5,6 +5,7 @@ Paired tests compare two systems on the same test queries; randomness comes only
 """
 
 from benchmark.stats.bootstrap import ConfidenceInterval, bootstrap_ci
+from benchmark.stats.compare import PairedComparison, compare_family, pair_by_query, pool_seeds
 from benchmark.stats.multiple import holm
 from benchmark.stats.parametric import PairedTestResult, paired_t_test, wilcoxon_test
 from benchmark.stats.permutation import PermutationResult, paired_permutation_test
@@ -12,13 +13,17 @@ from benchmark.stats.seeds import SeedSummary, seed_summary
 
 __all__ = [
     "ConfidenceInterval",
+    "PairedComparison",
     "PairedTestResult",
     "PermutationResult",
     "SeedSummary",
     "bootstrap_ci",
+    "compare_family",
     "holm",
+    "pair_by_query",
     "paired_permutation_test",
     "paired_t_test",
+    "pool_seeds",
     "seed_summary",
     "wilcoxon_test",
 ]

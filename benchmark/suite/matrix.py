@@ -8,6 +8,9 @@ row and Figure 2's 100% point) is trained and evaluated once and its result is f
 The key hashes the spec's plain mappings as the profile wrote them (committed results are filed under it);
 ``resolve`` turns them into the validated config objects of every stage, and ``validate_profile`` resolves every
 run of a profile up front, so a bad key or value fails before any data is built or trained.
+
+Which runs an experiment needs is the experiment's own (``benchmark.experiments.<name>.runs``, built with
+``spec_for``); ``expand`` only orders them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from benchmark.artifacts import hash_json
 from benchmark.config import from_dict
 from benchmark.errors import BenchmarkError, ConfigError
-from benchmark.suite.profiles import EXPERIMENTS, Profile
+from benchmark.suite.profiles import Profile
 
 if TYPE_CHECKING:
     from benchmark.data.config import DataConfig
@@ -26,18 +29,6 @@ if TYPE_CHECKING:
     from benchmark.model.factory import ModelConfig
     from benchmark.sids.config import SidConfig
     from benchmark.training.config import TrainConfig
-
-TABLE1_METHODS = (
-    "sft",
-    "dpo",
-    "simpo",
-    "orpo",
-    "raddpo",
-    "raddpo-no-tlgd",
-    "raddpo-no-rdrw",
-    "raddpo-no-mlsft",
-)
-
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
@@ -145,18 +136,20 @@ def _train_config(settings: dict, seed: int, path: str, steps_scale: float = 1.0
 def validate_profile(profile: Profile) -> None:
     """Check every name and resolve every run of ``profile``, or raise ConfigError naming the dotted key.
 
-    Covers dataset names, every method named anywhere (``methods.<name>``, ``table2.methods``, ...) and its
+    Covers dataset names, every method named anywhere (``methods.<name>``, ``table1.methods``, ...) and its
     settings, and every run of every experiment, listed in ``experiments`` or not (``--set
     experiments=[table2]`` must not reveal a bad ``table2.sizes`` only after Table 1 has trained): table2
     sizes, fig2 fractions and noise levels change a run's model, budget and data.
     """
     from benchmark.data.registry import get_spec
+    from benchmark.experiments import experiment_names
     from benchmark.methods import get_method
 
     for key, name in profile.datasets.items():
         if name is not None:
             _named(f"datasets.{key}", get_spec, name)
     method_lists = {
+        "table1.methods": profile.table1.methods,
         "table2.methods": profile.table2.methods,
         "fig2.methods": profile.fig2.methods,
         "noise.methods": profile.noise.methods,
@@ -169,7 +162,7 @@ def validate_profile(profile: Profile) -> None:
         method = _named(f"methods.{name}", get_method, name)
         from_dict(method.config_cls, settings, f"methods.{name}.")
     seen: set[str] = set()
-    for spec in expand(dataclasses.replace(profile, experiments=EXPERIMENTS)):
+    for spec in expand(dataclasses.replace(profile, experiments=experiment_names())):
         if spec.compute_key in seen:
             continue
         seen.add(spec.compute_key)
@@ -194,17 +187,20 @@ def _named(key: str, lookup: Any, name: Any) -> Any:
         raise ConfigError(f"{key}: {exc}") from exc
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def merge(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` merged in, nested mappings merged key by key."""
     merged = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _spec(profile: Profile, experiment: str, method: str, seed: int, **changes: Any) -> RunSpec:
+def spec_for(profile: Profile, experiment: str, method: str, seed: int, **changes: Any) -> RunSpec:
+    """The run of ``method`` and ``seed`` with the profile's settings, ``changes`` (an experiment's swept factor)
+    applied; an experiment's ``runs`` builds its run list from these."""
     spec = RunSpec(
         experiment=experiment,
         method=method,
@@ -212,7 +208,7 @@ def _spec(profile: Profile, experiment: str, method: str, seed: int, **changes: 
         dataset=profile.datasets["primary"],
         data=dict(profile.data),
         sids=dict(profile.sids),
-        model=_merge({"size": "s"}, profile.model),
+        model=merge({"size": "s"}, profile.model),
         sft=dict(profile.sft),
         preference=dict(profile.preference),
         eval=dict(profile.eval),
@@ -226,45 +222,19 @@ def expand(profile: Profile, only: tuple[str, ...] = (), methods: tuple[str, ...
 
     ``only`` restricts experiments, ``methods`` restricts methods (both empty = everything).
     """
+    from benchmark.experiments import get_experiment  # its modules import this one
+
     experiments = [e for e in profile.experiments if not only or e in only]
     specs: list[RunSpec] = []
     for experiment in experiments:
+        runs = get_experiment(experiment).runs
         for seed in profile.seeds:
-            specs.extend(_experiment_specs(profile, experiment, seed))
+            specs.extend(runs(profile, seed))
     if methods:
         specs = [s for s in specs if s.method in methods]
     order = {name: i for i, name in enumerate(experiments)}
     # Seed-major within an experiment: an interrupted suite leaves whole seeds finished (one SFT each).
     return sorted(specs, key=lambda s: (order[s.experiment], s.seed, s.dataset, s.compute_key))
-
-
-def _experiment_specs(profile: Profile, experiment: str, seed: int) -> list[RunSpec]:
-    if experiment == "table1":
-        return [_spec(profile, "table1", m, seed) for m in TABLE1_METHODS]
-    if experiment == "table2":
-        return [
-            _spec(profile, "table2", m, seed, model=_merge(_spec(profile, "table2", m, seed).model, {"size": size}),
-                  variant={"model_size": size})
-            for size in profile.table2.sizes
-            for m in profile.table2.methods
-        ]
-    if experiment == "fig2":
-        return [
-            _spec(profile, "fig2", m, seed, preference_fraction=float(f), variant={"preference_fraction": float(f)})
-            for f in profile.fig2.fractions
-            for m in profile.fig2.methods
-        ]
-    if experiment == "noise":
-        return [
-            _spec(profile, "noise", m, seed, data=_merge(profile.data, {"clicks": dict(level)}), variant=dict(level))
-            for level in profile.noise.levels
-            for m in profile.noise.methods
-        ]
-    if experiment == "games":
-        methods = TABLE1_METHODS if profile.games.methods == "all" else tuple(profile.games.methods)
-        dataset = profile.datasets.get("games", profile.datasets["primary"])
-        return [_spec(profile, "games", m, seed, dataset=dataset) for m in methods]
-    raise ValueError(f"unknown experiment {experiment!r}")
 
 
 def shard(specs: list[RunSpec], index: int, count: int) -> list[RunSpec]:

@@ -27,7 +27,6 @@ from benchmark.config import (
 )
 from benchmark.registry import unknown_name_message
 
-EXPERIMENTS = ("table1", "table2", "fig2", "noise", "games")
 PROFILE_NAMES = ("smoke", "quick", "full")
 # Mappings validated by a stage's config class when the profile's runs are resolved; None (an empty YAML
 # section) means no settings.
@@ -38,6 +37,29 @@ def _check_list(owner: str, name: str, value: Any) -> None:
     # A bare string is iterable: without this, "table1" would be checked letter by letter.
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"The {name!r} parameter of {owner} must be a list. Got {value!r} instead.")
+
+
+# The paper's Table 1 rows; a profile's ``table1.methods`` replaces them (names checked by ``validate_profile``).
+TABLE1_METHODS = (
+    "sft",
+    "dpo",
+    "simpo",
+    "orpo",
+    "raddpo",
+    "raddpo-no-tlgd",
+    "raddpo-no-rdrw",
+    "raddpo-no-mlsft",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Table1Settings:
+    methods: tuple[str, ...] = TABLE1_METHODS
+
+    def __post_init__(self) -> None:
+        _check_list("Table1Settings", "methods", self.methods)
+        if not self.methods:
+            raise ConfigError("The 'methods' parameter of Table1Settings must be a non-empty list. Got [].")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +104,7 @@ class NoiseSettings:
 
 @dataclasses.dataclass(frozen=True)
 class GamesSettings:
-    methods: str | tuple[str, ...] = "all"
+    methods: str | tuple[str, ...] = "all"  # "all": Table 1's methods (``table1.methods``)
 
     def __post_init__(self) -> None:
         if self.methods != "all" and not isinstance(self.methods, (list, tuple)):
@@ -116,12 +138,15 @@ class Profile:
     eval: dict = dataclasses.field(default_factory=dict)
     # Per-method config overrides, e.g. {raddpo: {beta: 2.0}}; validated by each method's config class.
     methods: dict = dataclasses.field(default_factory=dict)
+    table1: Table1Settings = dataclasses.field(default_factory=Table1Settings)
     table2: Table2Settings = dataclasses.field(default_factory=Table2Settings)
     fig2: Fig2Settings = dataclasses.field(default_factory=Fig2Settings)
     noise: NoiseSettings = dataclasses.field(default_factory=NoiseSettings)
     games: GamesSettings = dataclasses.field(default_factory=GamesSettings)
 
     def __post_init__(self) -> None:
+        from benchmark.experiments import experiment_names  # experiment modules import this one
+
         for name in ("datasets", *SECTIONS):
             value = getattr(self, name)
             if value is None:
@@ -133,7 +158,7 @@ class Profile:
         check_int_list("Profile", "seeds", self.seeds, low=0)
         _check_list("Profile", "experiments", self.experiments)
         for experiment in self.experiments:
-            check_choice("Profile", "experiments", experiment, EXPERIMENTS)
+            check_choice("Profile", "experiments", experiment, experiment_names())
         from_dict(DatasetNames, self.datasets, "datasets.")
         if "primary" not in self.datasets:
             raise ConfigError("The 'datasets' parameter of Profile must name a 'primary' dataset.")

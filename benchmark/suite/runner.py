@@ -4,6 +4,10 @@ Resumability rests on two facts: every result directory is written atomically by
 (it either exists complete or not at all), and every stage below it (split, SIDs, SFT checkpoint, method
 checkpoint with its periodic training checkpoints) is cached under a key of its inputs. Killing the suite at
 any point therefore loses at most the unfinished part of one training stage.
+
+Several suites may share one results directory and cache (two terminals, or shards on one machine): each run
+and each cached stage is computed under an advisory lock of its key (``benchmark.locks``), so a second process
+waits for the first and then reuses what it produced instead of computing it again.
 """
 
 from __future__ import annotations
@@ -15,11 +19,22 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from benchmark import faults
+from benchmark.artifacts import cache_root, ensure_writable_dir, sweep_stale_temporaries
 from benchmark.config import from_dict, to_dict
 from benchmark.evaluation import EvalConfig, select_queries
 from benchmark.inference import rank_queries, score_frame
 from benchmark.leaderboard.references import REFERENCE_EXPERIMENTS
-from benchmark.results import RunRecord, copy_run_as, finished_runs, provenance, write_run
+from benchmark.locks import acquire, lock_path, release, remove_stale_locks, try_acquire
+from benchmark.results import (
+    RunRecord,
+    copy_run_as,
+    finished_runs,
+    load_run,
+    provenance,
+    run_dirs_in,
+    write_run,
+)
 from benchmark.suite.matrix import RunSpec, expand, shard
 from benchmark.suite.profiles import Profile
 from benchmark.suite.stages import method_checkpoint, prepare, sft_checkpoint
@@ -47,30 +62,90 @@ def run_suite(
     shard_spec: tuple[int, int] = (1, 1),
     data_dir: str | None = None,
 ) -> SuiteSummary:
-    """Run every unfinished spec of ``profile`` (optionally one shard of it); return what was done."""
+    """Run every unfinished spec of ``profile`` (optionally one shard of it); return what was done.
+
+    Several processes may run suites on one results directory and cache at once: each run is done under the
+    lock of its compute key, and a run another process is working on is deferred to the end, then waited
+    for and found finished (counted as skipped). Nothing is computed twice.
+    """
     start = time.perf_counter()
+    runs_dir = Path(results_root) / profile.name / "runs"
+    prepare_storage(runs_dir)  # an unusable --results or cache fails here, before any compute
     provenance.code_revision()  # pin the revision this process runs with before anything is committed
     specs = shard(expand(profile, only, methods), *shard_spec)
-    runs_dir = Path(results_root) / profile.name / "runs"
     finished = finished_runs(runs_dir)  # run_id -> compute_key
     by_key = {key: run_id for run_id, key in finished.items()}
-    executed = reused = skipped = 0
-    with tqdm(specs, desc=f"suite {profile.name}", unit="run", dynamic_ncols=True) as bar:
-        for spec in bar:
-            bar.set_postfix_str(f"{spec.experiment} {spec.method} seed {spec.seed}")
-            if spec.run_id in finished:
-                skipped += 1
-                continue
-            if spec.compute_key in by_key:
-                copy_run_as(runs_dir / by_key[spec.compute_key], runs_dir / spec.run_id, spec.experiment,
-                            spec.variant, spec.run_id)
-                reused += 1
-            else:
-                execute_run(spec, runs_dir, data_dir, profile.name)
-                executed += 1
-                by_key[spec.compute_key] = spec.run_id
-            finished[spec.run_id] = spec.compute_key
-    return SuiteSummary(len(specs), executed, reused, skipped, runs_dir, time.perf_counter() - start)
+    counts = {"executed": 0, "reused": 0, "skipped": 0}
+    deferred: list[RunSpec] = []
+    with tqdm(total=len(specs), desc=f"suite {profile.name}", unit="run", dynamic_ncols=True) as bar:
+        for wait, queue in ((False, specs), (True, deferred)):
+            for spec in queue:
+                bar.set_postfix_str(f"{spec.experiment} {spec.method} seed {spec.seed}")
+                outcome = _run_spec(spec, runs_dir, finished, by_key, data_dir, profile.name, wait=wait)
+                if outcome is None:  # another process holds this run: come back to it at the end
+                    deferred.append(spec)
+                    continue
+                counts[outcome] += 1
+                bar.update(1)
+    return SuiteSummary(len(specs), counts["executed"], counts["reused"], counts["skipped"], runs_dir,
+                        time.perf_counter() - start)
+
+
+def prepare_storage(runs_dir: Path) -> None:
+    """Check that the runs directory and the cache take writes, and clear what killed runs left in them.
+
+    Raises ``StorageError`` (a clean CLI message naming the path and the OS reason) for a file in the way,
+    a read-only or full filesystem, so the problem shows before hours of training rather than after. The
+    sweep removes only temporaries of dead processes and unheld lock files: a concurrent run is unaffected.
+    """
+    ensure_writable_dir(runs_dir, "results")
+    cache = cache_root()
+    ensure_writable_dir(cache, "the cache (--cache-dir or $GRBENCH_CACHE)")
+    for root in (runs_dir.parent, cache):
+        sweep_stale_temporaries(root)
+    for root in (runs_dir, cache):
+        remove_stale_locks(root)
+
+
+def _run_spec(spec: RunSpec, runs_dir: Path, finished: dict[str, str], by_key: dict[str, str],
+              data_dir: str | None, profile: str, *, wait: bool) -> str | None:
+    """Skip, reuse or execute ``spec`` under its compute-key lock.
+
+    Returns the outcome ("skipped", "reused", "executed"), or None when another process holds the lock and
+    ``wait`` is False.
+    """
+    if spec.run_id in finished:
+        return "skipped"
+    path = lock_path(runs_dir, spec.compute_key)
+    fd = acquire(path) if wait else try_acquire(path)
+    if fd is None:
+        return None
+    try:
+        _refresh_finished(runs_dir, finished, by_key)  # another process may have filed it meanwhile
+        if spec.run_id in finished:
+            return "skipped"
+        if spec.compute_key in by_key:
+            copy_run_as(runs_dir / by_key[spec.compute_key], runs_dir / spec.run_id, spec.experiment,
+                        spec.variant, spec.run_id)
+            outcome = "reused"
+        else:
+            execute_run(spec, runs_dir, data_dir, profile)
+            outcome = "executed"
+            by_key[spec.compute_key] = spec.run_id
+        finished[spec.run_id] = spec.compute_key
+        faults.reached("run_recorded")
+        return outcome
+    finally:
+        release(path, fd)
+
+
+def _refresh_finished(runs_dir: Path, finished: dict[str, str], by_key: dict[str, str]) -> None:
+    """Add the runs other processes finished since the last scan (only their run.json is read)."""
+    for path in run_dirs_in(runs_dir):
+        if path.name not in finished:
+            key = load_run(path).result.compute_key
+            finished[path.name] = key
+            by_key.setdefault(key, path.name)
 
 
 def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: str) -> Path:

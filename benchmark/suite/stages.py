@@ -2,7 +2,8 @@
 
 Every stage is cached under a key hashing its inputs, so an interrupted suite resumes at the first unfinished
 stage, and the SFT checkpoint of a seed is trained once and shared by every method of that seed (identical
-starting point and budget for every method: DESIGN.md section 5).
+starting point and budget for every method: DESIGN.md section 5). Each cached stage is built under an
+advisory lock of its key (``benchmark.locks``), so suites running side by side never build one twice.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from benchmark.artifacts import cache_root, hash_json
 from benchmark.config import from_dict
 from benchmark.data import DataConfig, build_dataset
+from benchmark.locks import key_lock
 from benchmark.methods import get_method
 from benchmark.model import ModelConfig, SidTokenizer, build_model
 from benchmark.sids import SidConfig, build_sids
@@ -42,6 +44,12 @@ class Prepared:
 
 @lru_cache(maxsize=4)
 def _prepare_cached(dataset: str, data_json: str, sids_json: str, data_dir: str | None) -> Prepared:
+    # One process builds a split and its SIDs; a concurrent suite waits, then loads them from the cache.
+    with key_lock(cache_root(), "prepare-" + hash_json([dataset, data_json, sids_json, data_dir])):
+        return _build_prepared(dataset, data_json, sids_json, data_dir)
+
+
+def _build_prepared(dataset: str, data_json: str, sids_json: str, data_dir: str | None) -> Prepared:
     data = build_dataset(dataset, from_dict(DataConfig, json.loads(data_json)), data_dir=data_dir)
     catalog = build_sids(data, from_dict(SidConfig, json.loads(sids_json)))
     queries = [q for frame in (data.train, data.valid, data.test) for q in frame["query"]]
@@ -77,16 +85,18 @@ def sft_checkpoint(spec: RunSpec, prepared: Prepared) -> Path:
     model = build_model(model_config, prepared.tokenizer, seed=spec.seed)
     examples = build_examples(prepared.dataset.train, prepared.catalog, prepared.tokenizer, stage="sft")
     method = get_method("sft")
-    result = train(
-        method=method,
-        method_config=method.config_cls(),
-        model=model,
-        tokenizer=prepared.tokenizer,
-        examples=examples,
-        config=_train_config(spec.sft, spec.seed),
-        out_dir=out,
-        metadata=_metadata(spec, prepared),
-    )
+    # Trained once even by concurrent suites: the second waits here, then train() finds it finished.
+    with key_lock(cache_root(), f"sft-{key}"):
+        result = train(
+            method=method,
+            method_config=method.config_cls(),
+            model=model,
+            tokenizer=prepared.tokenizer,
+            examples=examples,
+            config=_train_config(spec.sft, spec.seed),
+            out_dir=out,
+            metadata=_metadata(spec, prepared),
+        )
     return result.checkpoint_dir
 
 
@@ -104,14 +114,15 @@ def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
     key = hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_dir.parent.name})
     out = cache_root() / "checkpoints" / "runs" / key
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
-    return train(
-        method=method,
-        method_config=from_dict(method.config_cls, spec.method_config),
-        model=load_checkpoint(sft_dir),
-        tokenizer=prepared.tokenizer,
-        examples=examples,
-        config=_train_config(spec.preference, spec.seed, spec.preference_fraction),
-        out_dir=out,
-        reference_model=reference,
-        metadata=_metadata(spec, prepared),
-    )
+    with key_lock(cache_root(), f"method-{key}"):
+        return train(
+            method=method,
+            method_config=from_dict(method.config_cls, spec.method_config),
+            model=load_checkpoint(sft_dir),
+            tokenizer=prepared.tokenizer,
+            examples=examples,
+            config=_train_config(spec.preference, spec.seed, spec.preference_fraction),
+            out_dir=out,
+            reference_model=reference,
+            metadata=_metadata(spec, prepared),
+        )

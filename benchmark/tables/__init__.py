@@ -10,6 +10,9 @@ else is read: no training, no clock, no machine state, so a rerun on the same ru
     fig2    preference-data fraction -> relative improvement over SFT (fig2), PNG + table
     noise   click-noise sweep (noise), beyond the paper
     games   Table 1 layout on amazon18-games (games)
+
+The tables are the registered experiments (``benchmark.experiments``), in registration order: each
+experiment's ``build_table`` builds its table, and its optional ``figure`` renders ``<name>.png``.
 """
 
 from __future__ import annotations
@@ -21,23 +24,15 @@ from pathlib import Path
 from benchmark.artifacts import atomic_write_bytes, atomic_write_text
 from benchmark.results import load_runs
 from benchmark.tables.collect import ExperimentRuns
-from benchmark.tables.fig2 import build_fig2, render_fig2_png
-from benchmark.tables.games import build_games
 from benchmark.tables.markers import SignificanceConfig
-from benchmark.tables.noise import build_noise
-from benchmark.tables.paper import paper_table1, paper_table2
 from benchmark.tables.render import Cell, Column, Row, Table, to_csv, to_latex, to_markdown
-from benchmark.tables.table1 import build_table1
-from benchmark.tables.table2 import build_table2
 
 log = logging.getLogger(__name__)
 
-TABLE_NAMES = ("table1", "table2", "fig2", "noise", "games")
 OUTPUT_SUFFIXES = (".md", ".tex", ".csv", ".png")
 INDEX = "README.md"
 
 __all__ = [
-    "TABLE_NAMES",
     "Cell",
     "Column",
     "Rendered",
@@ -47,6 +42,7 @@ __all__ = [
     "Table",
     "build_table",
     "render_all",
+    "table_names",
     "to_csv",
     "to_latex",
     "to_markdown",
@@ -80,21 +76,20 @@ class RenderSummary:
         return len(self.files)
 
 
+def table_names() -> tuple[str, ...]:
+    """One table per registered experiment, in registration order."""
+    from benchmark.experiments import experiment_names
+
+    return experiment_names()
+
+
 def build_table(
     name: str, experiment: ExperimentRuns, significance: SignificanceConfig, paper_dir: Path | None = None
 ) -> Table:
-    """Build table ``name`` from the runs of its experiment."""
-    if name == "table1":
-        return build_table1(experiment, significance, paper_table1(paper_dir))
-    if name == "table2":
-        return build_table2(experiment, significance, paper_table2(paper_dir))
-    if name == "fig2":
-        return build_fig2(experiment, significance)
-    if name == "noise":
-        return build_noise(experiment, significance)
-    if name == "games":
-        return build_games(experiment, significance)
-    raise ValueError(f"unknown table {name!r}; known: {', '.join(TABLE_NAMES)}")
+    """Build table ``name`` from the runs of its experiment (an unknown name fails with suggestions)."""
+    from benchmark.experiments import get_experiment
+
+    return get_experiment(name).build_table(experiment, significance, paper_dir)
 
 
 def render_all(
@@ -112,15 +107,18 @@ def render_all(
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     significance = significance or SignificanceConfig()
     paper = Path(paper_dir) if paper_dir is not None else None
+    from benchmark.experiments import get_experiment
+
+    names = table_names()
     runs = load_runs(results_dir)
     if not runs:
         log.warning("no finished runs under %s: nothing rendered", results_dir)
-        return RenderSummary(out_dir, (), tuple((n, "no runs") for n in TABLE_NAMES), 0)
+        return RenderSummary(out_dir, (), tuple((n, "no runs") for n in names), 0)
 
     rendered: list[Rendered] = []
     skipped: list[tuple[str, str]] = []
     sections: list[str] = []
-    for name in TABLE_NAMES:
+    for name in names:
         experiment = ExperimentRuns(name, [r for r in runs if r.result.experiment == name])
         if not len(experiment):
             reason = f"no runs of experiment {name!r}"
@@ -135,15 +133,17 @@ def render_all(
         atomic_write_text(out_dir / files[0], markdown)
         atomic_write_text(out_dir / files[1], to_latex(table))
         atomic_write_text(out_dir / files[2], to_csv(table))
-        if name == "fig2":
-            files.append("fig2.png")
-            atomic_write_bytes(out_dir / "fig2.png", render_fig2_png(table))
+        registered = get_experiment(name)
+        if registered.figure is not None:
+            files.append(f"{name}.png")
+            atomic_write_bytes(out_dir / f"{name}.png", registered.figure(table))
         rendered.append(
             Rendered(name, table.title, tuple(files), len(experiment), tuple(experiment.methods()),
                      tuple(experiment.seeds()))
         )
-        sections.append(markdown + ("\n![Figure 2](fig2.png)\n" if name == "fig2" else ""))
-    other = sorted({r.result.experiment for r in runs} - set(TABLE_NAMES))
+        figure_link = f"\n![{registered.figure_alt}]({name}.png)\n" if registered.figure is not None else ""
+        sections.append(markdown + figure_link)
+    other = sorted({r.result.experiment for r in runs} - set(names))
     atomic_write_text(out_dir / INDEX, _index(results_dir.name, len(runs), rendered, skipped, other, sections))
     return RenderSummary(out_dir, tuple(rendered), tuple(skipped), len(runs))
 

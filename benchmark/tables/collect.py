@@ -17,7 +17,7 @@ import pandas as pd
 
 from benchmark.errors import DataError
 from benchmark.results import StoredRun
-from benchmark.stats import SeedSummary, seed_summary
+from benchmark.stats import SeedSummary, pair_by_query, pool_seeds, seed_summary
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,12 @@ class MethodRuns:
         Only queries scored in every seed are kept (all of them when the seeds share a test split).
         """
         if metric not in self._frames:
-            columns = [self._run_frame(i)[metric].rename(run.result.seed) for i, run in enumerate(self.runs)]
-            joined = pd.concat(columns, axis=1, join="inner").sort_index()
-            if any(len(c) != len(joined) for c in columns):
+            columns = [self._run_frame(i)[metric] for i in range(len(self.runs))]
+            ids, values = pool_seeds([c.index.to_numpy() for c in columns], [c.to_numpy() for c in columns])
+            if any(len(c) != ids.size for c in columns):
                 log.warning("%s %s: seeds scored different queries; using the %d shared ones",
-                            self.method, self.variant, len(joined))
-            self._frames[metric] = joined.mean(axis=1)
+                            self.method, self.variant, ids.size)
+            self._frames[metric] = pd.Series(values, index=pd.Index(ids, name="query_id"), name=metric)
         return self._frames[metric]
 
     def _run_frame(self, index: int) -> pd.DataFrame:
@@ -183,5 +183,6 @@ CELL_NOTE = "Cells: mean ± sample std (ddof=1) over seeds of each run's mean ov
 
 def paired(a: MethodRuns, b: MethodRuns, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Seed-averaged per-query values of two groups, paired by query_id (shared queries only)."""
-    x, y = a.per_query(metric).align(b.per_query(metric), join="inner")
-    return x.to_numpy(dtype=np.float64), y.to_numpy(dtype=np.float64)
+    x, y = a.per_query(metric), b.per_query(metric)
+    _, x_values, y_values = pair_by_query(x.index.to_numpy(), x.to_numpy(), y.index.to_numpy(), y.to_numpy())
+    return x_values, y_values

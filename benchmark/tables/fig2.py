@@ -19,6 +19,7 @@ import logging
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from benchmark.metrics.registry import SID_METRICS, get_metric
 from benchmark.tables.collect import ExperimentRuns, MethodRuns, describe_runs
 from benchmark.tables.markers import (
     SFT_MARK,
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 FRACTION_KEY = "preference_fraction"
 METHODS = ("raddpo", "dpo")
-METRICS = (("sid_recall@8", "R@8"), ("sid_recall@64", "R@64"), ("sid_recall@128", "R@128"), ("sid_mrr", "MRR"))
+METRICS = SID_METRICS
 COLORS = {"raddpo": "#d62728", "dpo": "#1f77b4"}
 OTHER_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
@@ -52,16 +53,16 @@ def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> 
     others = [m for m in experiment.methods() if m not in METHODS and m != "sft"]
     methods = [m for m in METHODS if m in experiment.methods()] + others
     columns = tuple(
-        Column(f"{method}:{metric}", header, method_label(method), decimals=2, signed=True)
+        Column(f"{method}:{metric}", get_metric(metric).label, method_label(method), decimals=2, signed=True)
         for method in methods
-        for metric, header in METRICS
+        for metric in METRICS
     )
     comparisons = []
     for fraction in fractions:
         sft = _sft_for(experiment, by_fraction[fraction])
         for method in methods:
             group = experiment.get(method, by_fraction[fraction])
-            for metric, _ in METRICS:
+            for metric in METRICS:
                 if group is not None and sft is not None and group.has(metric) and sft.has(metric):
                     comparisons.append(Comparison(f"{fraction:g}", f"{method}:{metric}", SFT_MARK, group, sft, metric))
     tests = run_comparisons(comparisons, significance)
@@ -75,7 +76,7 @@ def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> 
         cells = []
         for method in methods:
             group = experiment.get(method, by_fraction[fraction])
-            for metric, _ in METRICS:
+            for metric in METRICS:
                 base = sft.summary(metric) if sft is not None else None
                 mine = group.summary(metric) if group is not None else None
                 if base is None or mine is None or base.mean == 0:
@@ -123,7 +124,7 @@ def render_fig2_png(table: Table) -> bytes:
     figure = Figure(figsize=(12.0, 3.2), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(METRICS), sharex=True)
-    for ax, (metric, header) in zip(axes, METRICS):
+    for ax, metric in zip(axes, METRICS):
         ax.axhline(0.0, color="#999999", linewidth=0.8)
         for i, method in enumerate(methods):
             index = next((j for j, c in enumerate(table.columns) if c.key == f"{method}:{metric}"), None)
@@ -139,7 +140,7 @@ def render_fig2_png(table: Table) -> bytes:
             for x, cell in points:
                 ax.plot([x], [cell.value], marker="o", markersize=5, color=color,
                         markerfacecolor=color if cell.marks else "white")
-        ax.set_title(f"SID {header}", fontsize=10)
+        ax.set_title(get_metric(metric).long_label, fontsize=10)
         ax.set_xlabel("preference data (%)", fontsize=9)
         ax.set_xticks(fractions)
         ax.tick_params(labelsize=8)

@@ -5,10 +5,10 @@ is better for hallucination). Values are compared as printed (rounded to the col
 numbers that print the same get the same emphasis.
 
 Significance: for each comparison of a table (a row against SFT, a RAD-DPO row against the best baseline of a
-column, ...) a two-sided paired permutation test (``benchmark.stats.paired_permutation_test``) runs on the
-per-query metric averaged over seeds, paired by query_id, with a fixed seed; the p-values of all comparisons
-of the table are Holm-corrected together (``benchmark.stats.holm``), and a mark is printed where the adjusted
-p-value is below alpha.
+column, ...) a two-sided paired permutation test runs on the per-query metric averaged over seeds, paired by
+query_id, with a fixed seed; the p-values of all comparisons of the table are Holm-corrected together
+(``benchmark.stats.compare``, shared with the leaderboard and ``grbench compare``), and a mark is printed
+where the adjusted p-value is below alpha.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
+import numpy as np
+
 from benchmark.config import check_number
-from benchmark.stats import holm, paired_permutation_test
+from benchmark.stats import compare_family
 from benchmark.tables.collect import MethodRuns, paired
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def run_comparisons(comparisons: Sequence[Comparison], config: SignificanceConfi
     listed in ``skipped``): pairing by query_id would be meaningless.
     """
     keys: list[tuple[str, str, str]] = []
-    raw: list[float] = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
     skipped: list[str] = []
     for comp in comparisons:
         what = f"{comp.treatment.method} vs {comp.control.method} on {comp.metric}"
@@ -95,13 +97,12 @@ def run_comparisons(comparisons: Sequence[Comparison], config: SignificanceConfi
         if a.size == 0:
             skipped.append(f"{what} (no shared queries)")
             continue
-        result = paired_permutation_test(a, b, n_resamples=config.n_resamples, seed=config.seed)
         keys.append((comp.row, comp.column, comp.mark))
-        raw.append(result.pvalue)
+        pairs.append((a, b))
     for line in skipped:
         log.warning("significance test skipped: %s", line)
-    adjusted = holm(raw) if raw else []
-    return Significance(dict(zip(keys, (float(p) for p in adjusted))), config.alpha, tuple(skipped))
+    tested = compare_family(pairs, n_resamples=config.n_resamples, seed=config.seed)
+    return Significance({k: t.pvalue_holm for k, t in zip(keys, tested)}, config.alpha, tuple(skipped))
 
 
 def rank_emphasis(values: Sequence[float | None], decimals: int, lower_is_better: bool = False) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from benchmark.metrics.registry import NOISE_METRICS
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, describe_runs
 from benchmark.tables.markers import (
     BASELINE_MARK,
@@ -22,15 +23,11 @@ from benchmark.tables.markers import (
     run_comparisons,
     significance_legend,
 )
-from benchmark.tables.render import Cell, Column, Row, Table
+from benchmark.tables.render import Cell, Row, Table, metric_column
 from benchmark.tables.table1 import MAIN_METHODS, best_group, method_label
 
 BASELINES = ("sft", "dpo", "simpo", "orpo")
-COLUMNS = (
-    Column("sid_recall@64", "R@64", "SID-level"),
-    Column("sid_mrr", "MRR", "SID-level"),
-    Column("item_recall@100", "R@100", "Item-level"),
-)
+COLUMNS = tuple(metric_column(m) for m in NOISE_METRICS)
 FACTOR_LABELS = {"eta": "η", "noise_floor": "noise floor"}
 GAP_LABEL = "Δ RAD-DPO − best baseline"
 

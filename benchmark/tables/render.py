@@ -13,6 +13,8 @@ import dataclasses
 import io
 import math
 
+from benchmark.metrics.registry import FAMILY_GROUPS, get_metric
+
 MISSING = "–"  # en dash: no run behind this cell
 
 # Unicode used in titles, labels and marks -> LaTeX (math mode where needed).
@@ -73,6 +75,14 @@ class Column:
     decimals: int = 4
     signed: bool = False  # print a sign (+/-): gaps and relative improvements
     lower_is_better: bool = False
+
+
+def metric_column(name: str, group: str | None = None) -> Column:
+    """The column of a registered metric: its short label as header, under its family's heading (or
+    ``group``), with its direction (``benchmark.metrics.registry``)."""
+    metric = get_metric(name)
+    return Column(name, metric.label, FAMILY_GROUPS[metric.family] if group is None else group,
+                  lower_is_better=metric.lower_is_better)
 
 
 @dataclasses.dataclass(frozen=True)

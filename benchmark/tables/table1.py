@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.errors import DataError
-from benchmark.results import LOWER_IS_BETTER
+from benchmark.metrics.registry import TABLE1_METRICS, lower_is_better
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs
 from benchmark.tables.markers import (
     BASELINE_MARK,
@@ -23,7 +23,7 @@ from benchmark.tables.markers import (
     significance_legend,
 )
 from benchmark.tables.paper import PaperRow
-from benchmark.tables.render import Cell, Column, Row, Table
+from benchmark.tables.render import Cell, Row, Table, metric_column
 
 MAIN_METHODS = ("sft", "dpo", "simpo", "orpo", "raddpo")
 ABLATIONS = ("raddpo-no-tlgd", "raddpo-no-rdrw", "raddpo-no-mlsft")
@@ -41,19 +41,6 @@ METHOD_LABELS = {
 ABLATION_SECTION = "Ablation studies"
 OTHER_SECTION = "Other methods"
 
-COLUMNS = (
-    Column("halluc", "Halluc.", "", lower_is_better=True),
-    Column("item_recall@10", "R@10", "Item-level"),
-    Column("item_recall@100", "R@100", "Item-level"),
-    Column("item_recall@500", "R@500", "Item-level"),
-    Column("item_mrr", "MRR", "Item-level"),
-    Column("sid_recall@8", "R@8", "SID-level"),
-    Column("sid_recall@64", "R@64", "SID-level"),
-    Column("sid_recall@128", "R@128", "SID-level"),
-    Column("sid_mrr", "MRR", "SID-level"),
-)
-
-
 def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
 
@@ -62,7 +49,7 @@ def best_group(groups: Sequence[MethodRuns | None], metric: str) -> MethodRuns |
     """The group with the best seed-mean on ``metric`` (lower for hallucination); ties go to the first."""
     best: MethodRuns | None = None
     best_value = 0.0
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    sign = -1.0 if lower_is_better(metric) else 1.0
     for group in groups:
         summary = group.summary(metric) if group is not None else None
         if summary is None:
@@ -81,8 +68,11 @@ def build_methods_table(
     paper: dict[str, PaperRow] | None = None,
     paper_section: str = "",
     paper_note: str = "",
+    metrics: Sequence[str] = TABLE1_METRICS,
 ) -> Table:
-    """The Table-1 layout for the runs of ``experiment`` (one dataset, one model size, one variant)."""
+    """The Table-1 layout for the runs of ``experiment`` (one dataset, one model size, one variant), one
+    column per registered metric of ``metrics``."""
+    columns = tuple(metric_column(m) for m in metrics)
     dataset = experiment.single("dataset")
     model_size = experiment.single("model_size")
     variants = experiment.variants()
@@ -99,7 +89,7 @@ def build_methods_table(
     sft = groups.get("sft")
 
     comparisons = []
-    for column in COLUMNS:
+    for column in columns:
         metric = column.key
         baseline = best_group([groups.get(m) for m in PREFERENCE_BASELINES], metric)
         for _, method in layout:
@@ -114,7 +104,7 @@ def build_methods_table(
 
     ranked = [m for m in MAIN_METHODS if m in present]
     emphasis = {}
-    for column in COLUMNS:
+    for column in columns:
         means = [_mean(groups[m], column.key) for m in ranked]
         for method, mark in zip(ranked, rank_emphasis(means, column.decimals, column.lower_is_better)):
             emphasis[(method, column.key)] = mark
@@ -122,7 +112,7 @@ def build_methods_table(
     rows = []
     for section, method in layout:
         cells = []
-        for column in COLUMNS:
+        for column in columns:
             summary = groups[method].summary(column.key)
             marks, pvalues = tests.cell(method, column.key)
             cells.append(
@@ -140,7 +130,7 @@ def build_methods_table(
         for method in [*MAIN_METHODS, *ABLATIONS]:
             if method in paper:
                 values = paper[method].values
-                cells = tuple(Cell(value=values.get(c.key)) for c in COLUMNS)
+                cells = tuple(Cell(value=values.get(c.key)) for c in columns)
                 rows.append(Row(paper[method].label, cells, key=f"paper:{method}", section=paper_section))
 
     notes = [
@@ -157,7 +147,7 @@ def build_methods_table(
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
     if paper and paper_note:
         notes.append(paper_note)
-    return Table(name=name, title=title, stub_header="Method", columns=COLUMNS, rows=tuple(rows), notes=tuple(notes))
+    return Table(name=name, title=title, stub_header="Method", columns=columns, rows=tuple(rows), notes=tuple(notes))
 
 
 def _mean(group: MethodRuns, metric: str) -> float | None:

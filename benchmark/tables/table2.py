@@ -8,6 +8,7 @@ against SFT, ‡ (RAD-DPO) against the better of the preference baselines presen
 from __future__ import annotations
 
 from benchmark.errors import DataError
+from benchmark.metrics.registry import SID_METRICS
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs
 from benchmark.tables.markers import (
     BASELINE_MARK,
@@ -19,11 +20,11 @@ from benchmark.tables.markers import (
     significance_legend,
 )
 from benchmark.tables.paper import PaperRow
-from benchmark.tables.render import Cell, Column, Row, Table
+from benchmark.tables.render import Cell, Column, Row, Table, metric_column
 from benchmark.tables.table1 import MAIN_METHODS, PREFERENCE_BASELINES, best_group, method_label
 
 SIZE_ORDER = ("xs", "s", "m", "l")
-METRICS = (("sid_recall@8", "R@8"), ("sid_recall@64", "R@64"), ("sid_recall@128", "R@128"), ("sid_mrr", "MRR"))
+METRICS = SID_METRICS
 OURS = "This benchmark"
 PAPER = "Paper (reported)"
 
@@ -36,9 +37,9 @@ def build_table2(
     experiment: ExperimentRuns, significance: SignificanceConfig, paper: dict[tuple[str, str], PaperRow] | None
 ) -> Table:
     dataset = experiment.single("dataset")
-    columns = [Column(metric, header, OURS) for metric, header in METRICS]
+    columns = [metric_column(metric, OURS) for metric in METRICS]
     if paper:
-        columns += [Column(f"paper:{metric}", header, PAPER) for metric, header in METRICS]
+        columns += [Column(f"paper:{c.key}", c.header, PAPER) for c in columns]
     sizes = sorted(experiment.values("model_size"), key=_size_order)
     present = set(experiment.methods())
     methods = [m for m in MAIN_METHODS if m in present] + sorted(present - set(MAIN_METHODS))
@@ -59,7 +60,7 @@ def build_table2(
 
     comparisons = []
     for size in sizes:
-        for metric, _ in METRICS:
+        for metric in METRICS:
             sft = blocks.get((size, "sft"))
             baseline = best_group([blocks.get((size, m)) for m in PREFERENCE_BASELINES], metric)
             for method in methods:
@@ -81,7 +82,7 @@ def build_table2(
         if paper_rows:
             section += f" (paper: {next(iter(paper_rows.values())).paper_model})"
         emphasis = {}
-        for metric, _ in METRICS:
+        for metric in METRICS:
             means = [_mean(blocks[(size, m)], metric) for m in present_methods]
             for method, mark in zip(present_methods, rank_emphasis(means, 4)):
                 emphasis[(method, metric)] = mark
@@ -89,7 +90,7 @@ def build_table2(
             group = blocks[(size, method)]
             row = f"{size}:{method}"
             cells = []
-            for metric, _ in METRICS:
+            for metric in METRICS:
                 summary = group.summary(metric)
                 marks, pvalues = tests.cell(row, metric)
                 cells.append(
@@ -104,7 +105,7 @@ def build_table2(
                 )
             if paper:
                 values = paper_rows[method].values if method in paper_rows else {}
-                cells += [Cell(value=values.get(metric)) for metric, _ in METRICS]
+                cells += [Cell(value=values.get(metric)) for metric in METRICS]
             rows.append(Row(method_label(method), tuple(cells), key=row, section=section))
 
     notes = [

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from benchmark import faults
 from benchmark.artifacts import atomic_write_json, atomic_write_text, hash_json
 from benchmark.config import to_dict
 from benchmark.errors import ArtifactMismatchError, BenchmarkError, ConfigError
@@ -187,6 +188,7 @@ def train(
             row.update({(k if k not in BASE_COLUMNS else f"method_{k}"): v for k, v in diagnostics.items()})
             progress.rows.append(row)
             bar.update(1)
+            faults.reached("train_step")
             if step % config.log_every == 0 or step == config.steps:
                 elapsed = time.perf_counter() - session_start
                 rate = (progress.tokens - _tokens_at(progress.rows, resumed_from)) / max(elapsed, 1e-9)
@@ -198,6 +200,7 @@ def train(
                 progress.wall_seconds = wall_before + time.perf_counter() - session_start
                 _save(out_dir, run, run_key, model, tokenizer, optimizer, scheduler, state, progress, metadata,
                       method, config, ctx)
+                faults.reached("checkpoint")
     finally:
         bar.close()
 
@@ -438,6 +441,7 @@ def _finish(out_dir: Path, run: dict[str, Any], run_key: str, model: torch.nn.Mo
         }
         atomic_write_json(result.summary, summary)
         ckpt.remove_checkpoints(out_dir)
+        faults.reached("train_done")
     distributed.barrier()
     return result
 

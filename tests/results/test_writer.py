@@ -289,11 +289,29 @@ def test_round_trip_property(tmp_path_factory, values, seed) -> None:
 
 
 def test_python_constants_agree_with_the_json_schema() -> None:
+    import re
+
     from benchmark.evaluation import EvalConfig
-    from benchmark.results import EXPERIMENTS, METRIC_NAMES
-    from benchmark.results.schema import METRIC_PATTERN
+    from benchmark.metrics.registry import metric_names
+    from benchmark.results import CUSTOM_EXPERIMENT, experiment_names
 
     schema = json_schema()
-    assert tuple(schema["properties"]["experiment"]["enum"]) == EXPERIMENTS
-    assert schema["$defs"]["metric_name"]["pattern"] == METRIC_PATTERN.pattern
-    assert tuple(EvalConfig().metric_names()) == METRIC_NAMES  # the evaluator's default names are the standard set
+    # the schema checks the shape of an experiment name only; which names exist is the experiment registry's
+    name = re.compile(schema["$defs"]["name"]["pattern"])
+    assert all(name.match(e) for e in experiment_names())
+    assert experiment_names()[:5] == ("table1", "table2", "fig2", "noise", "games")
+    assert experiment_names()[-1] == CUSTOM_EXPERIMENT
+    shape = re.compile(schema["$defs"]["metric_name"]["pattern"])  # the schema checks the shape of a name only
+    assert all(shape.match(name) for name in metric_names())
+    assert tuple(EvalConfig().metric_names()) == metric_names()  # the evaluator computes the registered set
+
+
+def test_unregistered_metric_in_run_json_is_a_schema_error(tmp_path) -> None:
+    from benchmark.results.schema import schema_errors
+
+    stored = store_run(tmp_path, make_record(), {"item_recall@10": np.ones(4)})
+    record = json.loads((stored / "run.json").read_text(encoding="utf-8"))
+    assert schema_errors(record) == []
+    record["metrics"]["item_recal@10"] = record["metrics"].pop("item_recall@10")
+    [error] = schema_errors(record)
+    assert error.startswith("at 'metrics': Unknown metric name 'item_recal@10'. Did you mean 'item_recall@10'")

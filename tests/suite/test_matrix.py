@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from benchmark.config import ConfigError
-from benchmark.suite.matrix import TABLE1_METHODS, expand, shard
-from benchmark.suite.profiles import PROFILE_NAMES, load_profile
+from benchmark.suite.matrix import expand, shard
+from benchmark.suite.profiles import PROFILE_NAMES, TABLE1_METHODS, load_profile
 
 
 @pytest.mark.parametrize("name", PROFILE_NAMES)
@@ -22,6 +22,31 @@ def test_table1_has_every_method_per_seed() -> None:
     specs = expand(profile, only=("table1",))
     assert len(specs) == len(TABLE1_METHODS) * len(profile.seeds)
     assert {s.method for s in specs} == set(TABLE1_METHODS)
+
+
+def test_table1_methods_come_from_the_profile() -> None:
+    """A method is added to (or removed from) Table 1 by the profile's table1.methods, without editing code."""
+    assert load_profile("smoke").table1.methods == TABLE1_METHODS  # the default: the paper's eight rows
+    two = expand(load_profile("smoke", ["table1.methods=[sft,dpo]"]), only=("table1",))
+    three = expand(load_profile("smoke", ["table1.methods=[sft,dpo,simpo]"]), only=("table1",))
+    seeds = load_profile("smoke").seeds
+    assert sorted(s.method for s in two) == sorted(["sft", "dpo"] * len(seeds))
+    added = {s.run_id for s in three} - {s.run_id for s in two}
+    assert {s.method for s in three if s.run_id in added} == {"simpo"} and len(added) == len(seeds)
+    assert {s.run_id for s in two} < {s.run_id for s in three}  # the other rows keep their run ids
+    # games.methods: all follows Table 1
+    games = expand(load_profile("smoke", ["table1.methods=[sft,dpo]", "experiments=[games]"]))
+    assert {s.method for s in games} == {"sft", "dpo"}
+
+
+def test_unknown_table1_method_fails_with_a_suggestion() -> None:
+    with pytest.raises(ConfigError, match=r"table1\.methods: Unknown method 'raddpo-no-tgld'\. "
+                                          r"Did you mean 'raddpo-no-tlgd'"):
+        load_profile("smoke", ["table1.methods=[sft,raddpo-no-tgld]"])
+    with pytest.raises(ConfigError, match="non-empty"):
+        load_profile("smoke", ["table1.methods=[]"])
+    with pytest.raises(ConfigError, match="'methods' parameter of Table1Settings must be a list"):
+        load_profile("smoke", ["table1.methods=sft"])
 
 
 def test_shared_configs_have_one_compute_key() -> None:

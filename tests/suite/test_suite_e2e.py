@@ -1,5 +1,8 @@
-"""Tiny end-to-end runs of the whole pipeline: the smoke profile renders every table, and a suite killed in
-the middle of training resumes to exactly the results of an uninterrupted run."""
+"""Tiny end-to-end runs of the whole pipeline: the smoke profile renders every table, and a suite killed,
+interrupted or terminated in the middle resumes to exactly the results of an uninterrupted run.
+
+Interruptions are driven by fault points (``benchmark.faults``), not by watching the filesystem against a
+clock: the suite signals itself at an exact event, however loaded the machine is."""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmark import faults
+from benchmark.faultcampaign import incomplete_runs, temp_entries
 from benchmark.results import load_runs
 from benchmark.suite.matrix import expand
 from benchmark.suite.profiles import load_profile
@@ -77,35 +81,33 @@ def test_trained_models_beat_chance(smoke_results: Path) -> None:
     assert max(r.result.metrics["sid_recall@8"] for r in runs) > 0.05
 
 
-def _grbench(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "benchmark", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+def _grbench(args: list[str], env: dict[str, str], fault: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``grbench`` to its end (``fault``: a ``GRBENCH_FAULT`` that interrupts it at an exact event)."""
+    env = {k: v for k, v in env.items() if k not in (faults.FAULT_ENV, faults.TRACE_ENV)}
+    if fault:
+        env[faults.FAULT_ENV] = fault
+    return subprocess.run([sys.executable, "-m", "benchmark", *args], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
 
 
-def test_killed_suite_resumes_to_identical_results(smoke_results: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "GRBENCH_CACHE": str(tmp_path / "cache")}
-    results = tmp_path / "results"
-    args = ["run", *RESUME_ARGS, "--results", str(results)]
-    first = _grbench(args, env)
-    # Kill the process hard while the second method is mid-training (an intermediate checkpoint exists).
-    runs_dir = results / "smoke" / "runs"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and first.poll() is None:
-        done = list(runs_dir.glob("*/run.json")) if runs_dir.exists() else []
-        midway = list((tmp_path / "cache" / "checkpoints" / "runs").glob("*/checkpoints/step-*"))
-        if done and midway:
-            break
-        time.sleep(0.2)
-    assert first.poll() is None, "the suite finished before it could be interrupted: " + first.stderr.read()[-2000:]
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    interrupted = {p.parent.name for p in runs_dir.glob("*/run.json")}
-    assert 1 <= len(interrupted) < 3
+def _checkpoints_before_second_method() -> int:
+    """The ``checkpoint`` event count at the first checkpoint of the second method's training: the SFT
+    checkpoints, the first method's, then one (a checkpoint is written every ``checkpoint_every`` steps
+    before the last)."""
+    overrides = [value for flag, value in zip(RESUME_ARGS, RESUME_ARGS[1:]) if flag == "--set"]
+    profile = load_profile("smoke", overrides)
+    during = [(int(s["steps"]) - 1) // int(s["checkpoint_every"]) for s in (profile.sft, profile.preference)]
+    assert during[1] >= 1, "the smoke preference stage must write an intermediate checkpoint"
+    return sum(during) + 1
 
-    second = _grbench(args, env)
-    _, stderr = second.communicate(timeout=900)
-    assert second.returncode == 0, stderr[-3000:]
 
+def _assert_nothing_half_written(results: Path, cache: Path) -> None:
+    """No atomic-write temporaries anywhere, and no run directory without a complete run.json."""
+    assert temp_entries(results, cache) == []
+    assert incomplete_runs(results / "smoke" / "runs") == []
+
+
+def _assert_identical_to_reference(results: Path, smoke_results: Path) -> None:
     resumed = {r.result.run_id: r for r in load_runs(results / "smoke")}
     reference = {r.result.run_id: r for r in load_runs(smoke_results)}
     assert len(resumed) == 3
@@ -117,3 +119,54 @@ def test_killed_suite_resumes_to_identical_results(smoke_results: Path, tmp_path
         assert got["sid"].tolist() == want["sid"].tolist()
         np.testing.assert_allclose(got["score"].to_numpy(), want["score"].to_numpy(), rtol=0, atol=1e-5)
         assert run.result.budget.tokens == expected.result.budget.tokens
+
+
+def test_killed_suite_resumes_to_identical_results(smoke_results: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "GRBENCH_CACHE": str(tmp_path / "cache")}
+    results = tmp_path / "results"
+    args = ["run", *RESUME_ARGS, "--results", str(results)]
+    # SIGKILL (no cleanup at all) right after the first checkpoint of the second method's training: the first
+    # run is recorded, the second is mid-training.
+    first = _grbench(args, env, fault=f"checkpoint:{_checkpoints_before_second_method()}:KILL")
+    assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
+    runs_dir = results / "smoke" / "runs"
+    assert len(list(runs_dir.glob("*/run.json"))) == 1
+    assert list((tmp_path / "cache" / "checkpoints" / "runs").glob("*/checkpoints/step-*"))
+
+    second = _grbench(args, env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert incomplete_runs(runs_dir) == []
+    _assert_identical_to_reference(results, smoke_results)
+
+
+def test_interrupted_suite_exits_cleanly_and_resumes_to_identical_results(smoke_results: Path,
+                                                                          tmp_path: Path) -> None:
+    """SIGINT, then SIGTERM on the same tree: each exits with its code and a message, no traceback, and
+    leaves nothing half-written; the third start finishes with the reference results."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "GRBENCH_CACHE": str(cache)}
+    results = tmp_path / "results"
+    args = ["run", *RESUME_ARGS, "--results", str(results)]
+    runs_dir = results / "smoke" / "runs"
+
+    # Ctrl-C inside the first run's atomic result write (per_query.parquet is in its temporary directory).
+    first = _grbench(args, env, fault="result_file:1:INT")
+    assert first.returncode == 130, first.stderr[-3000:]
+    assert "interrupted; finished results are kept and a rerun resumes" in first.stderr
+    assert "Traceback" not in first.stderr
+    _assert_nothing_half_written(results, cache)
+    assert not list(runs_dir.glob("*/run.json"))
+
+    # SIGTERM right after the first checkpoint of this process: the second method's, mid-training.
+    second = _grbench(args, env, fault="checkpoint:1:TERM")
+    assert second.returncode == 143, second.stderr[-3000:]
+    assert "terminated (SIGTERM); finished results are kept and a rerun resumes" in second.stderr
+    assert "Traceback" not in second.stderr
+    _assert_nothing_half_written(results, cache)
+    assert len(list(runs_dir.glob("*/run.json"))) == 1
+    assert list((cache / "checkpoints" / "runs").glob("*/checkpoints/step-*"))
+
+    third = _grbench(args, env)
+    assert third.returncode == 0, third.stderr[-3000:]
+    _assert_nothing_half_written(results, cache)
+    _assert_identical_to_reference(results, smoke_results)

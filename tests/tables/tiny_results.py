@@ -14,20 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.metrics.registry import TABLE1_METRICS
 from tests.results.factory import make_record, store_run
 
 BASE = np.array([0.1, 0.2, 0.3, 0.4] * 4)
-TABLE_METRICS = (
-    "halluc",
-    "item_recall@10",
-    "item_recall@100",
-    "item_recall@500",
-    "item_mrr",
-    "sid_recall@8",
-    "sid_recall@64",
-    "sid_recall@128",
-    "sid_mrr",
-)
+TABLE_METRICS = TABLE1_METRICS
 TABLE1_OFFSETS = {
     "sft": 0.0,
     "dpo": 0.0,  # identical to SFT on every query: never significant

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
@@ -55,9 +56,15 @@ def test_two_processes_match_one_process(tmp_path, monkeypatch, tokenizer, pref_
     multi = load_checkpoint(tmp_path / "ddp")
     start = load_checkpoint(sft_checkpoint).state_dict()
     a, b = single.state_dict(), multi.state_dict()
-    worst = max((a[k] - b[k]).abs().max().item() for k in a)
-    assert worst < 1e-5, f"2-process weights differ from 1-process by {worst}"
-    assert max((a[k] - start[k]).abs().max().item() for k in a) > 1e-4  # and training did move them
+    diff = torch.cat([(a[k] - b[k]).abs().flatten() for k in a])
+    update = torch.cat([(a[k] - start[k]).abs().flatten() for k in a])
+    assert update.max().item() > 1e-4  # training did move them
+    # The all-reduce sums gradients in another order (float32 ulps); Adam divides by sqrt(v), which turns an
+    # ulp into a visible step where a weight's gradient is near zero. Measured under the lock: 4 of 77,312
+    # weights differ by more than 1e-6, the largest by 1.5e-5 against updates of up to 5e-3. A real sharding
+    # bug (a lost or doubled micro-batch) moves most weights by a sizeable fraction of their update.
+    assert (diff > 1e-6).float().mean().item() < 1e-3, "2-process weights differ from 1-process on many weights"
+    assert diff.max().item() < 0.01 * update.max().item(), f"2-process weights differ by {diff.max().item()}"
     s_single = json.loads((tmp_path / "single" / "train_summary.json").read_text())
     s_multi = json.loads((tmp_path / "ddp" / "train_summary.json").read_text())
     assert s_multi["world_size"] == 2 and s_single["world_size"] == 1

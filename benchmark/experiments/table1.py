@@ -1,0 +1,33 @@
+"""Table 1: every method and the RAD-DPO ablations on the primary dataset, one run per method and seed.
+
+The methods are the profile's ``table1.methods`` (default: the paper's eight rows), so a method is added to
+Table 1 from a profile, without editing code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from benchmark.experiments.registry import Experiment, register_experiment
+from benchmark.suite.matrix import RunSpec, spec_for
+
+if TYPE_CHECKING:
+    from benchmark.suite.profiles import Profile
+    from benchmark.tables.collect import ExperimentRuns
+    from benchmark.tables.markers import SignificanceConfig
+    from benchmark.tables.render import Table
+
+
+def runs(profile: Profile, seed: int) -> list[RunSpec]:
+    return [spec_for(profile, "table1", method, seed) for method in profile.table1.methods]
+
+
+def build_table(experiment: ExperimentRuns, significance: SignificanceConfig, paper_dir: Path | None) -> Table:
+    from benchmark.tables.paper import paper_table1
+    from benchmark.tables.table1 import build_table1
+
+    return build_table1(experiment, significance, paper_table1(paper_dir))
+
+
+register_experiment(Experiment("table1", "methods + RAD-DPO ablations, with the paper's Table 1", runs, build_table))
