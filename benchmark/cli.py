@@ -49,21 +49,6 @@ Typical flow:
 """
 
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """Options every command that reads public data accepts."""
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="directory holding the public data files (default: $GRBENCH_DATA, then the user cache, "
-        "then download from the pinned URLs)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help="where built splits, SIDs, checkpoints are cached (default: $GRBENCH_CACHE or ~/.cache/grbench)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grbench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -171,16 +171,19 @@ def _profile_name(suite_args: Sequence[str]) -> str:
     return Path(name).stem
 
 
-def suite_args_from(args: Any) -> list[str]:
-    out = ["--profile", args.profile]
-    if args.only:
-        out += ["--only", args.only]
-    if args.methods:
-        out += ["--methods", args.methods]
-    for override in args.set:
+def suite_args_from(
+    *, profile: str, only: str = "", methods: str = "", overrides: Sequence[str] = (), data_dir: str | None = None
+) -> list[str]:
+    """The ``grbench run`` arguments of the campaign's suite."""
+    out = ["--profile", profile]
+    if only:
+        out += ["--only", only]
+    if methods:
+        out += ["--methods", methods]
+    for override in overrides:
         out += ["--set", override]
-    if args.data_dir:
-        out += ["--data-dir", args.data_dir]
+    if data_dir:
+        out += ["--data-dir", data_dir]
     return out
 
 
@@ -205,26 +208,33 @@ def reference_trace(root: Path, suite_args: list[str]) -> tuple[Suite, list[str]
     return reference, faults.read_trace(trace_path)
 
 
-def run_campaign(args: Any) -> dict[str, Any]:
-    """The campaign of ``grbench perf faults`` (see the module docstring); returns its report."""
-    root = Path(args.results) if args.results else Path(tempfile.mkdtemp(prefix="grbench-faults-"))
+def run_campaign(
+    *, suite_args: list[str], kills: int, seed: int, signal_name: str, results: str | Path | None = None
+) -> dict[str, Any]:
+    """The campaign of ``grbench perf faults`` (see the module docstring); returns its report.
+
+    ``kills`` kill points drawn with ``seed``, each sent as ``signal_name`` (KILL, INT or TERM) to
+    ``grbench run SUITE_ARGS`` (see ``suite_args_from``); ``results`` is the work dir (default: a new
+    temporary directory). ``report["passed"]`` says whether every check held.
+    """
+    if signal_name not in EXPECTED_RC:
+        raise ValueError(f"signal_name must be one of {sorted(EXPECTED_RC)}; got {signal_name!r}.")
+    root = Path(results) if results else Path(tempfile.mkdtemp(prefix="grbench-faults-"))
     root.mkdir(parents=True, exist_ok=True)
-    suite_args = suite_args_from(args)
-    signal_name = args.signal
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(seed)
     reference, trace = reference_trace(root, suite_args)
     killed = root / "killed"
     if killed.exists():
         shutil.rmtree(killed)  # the campaign's own tree of a previous campaign in this work dir
 
     suite = Suite(suite_args, root / "killed" / "results", root / "killed" / "cache")
-    kills: list[dict[str, Any]] = []
+    kill_log: list[dict[str, Any]] = []
     recomputed: set[str] = set()
     problems: list[str] = []
     position = 0
     stamps = run_stamps(suite.runs_dir)
-    for index in tqdm(range(args.kills), desc="kills", unit="kill", dynamic_ncols=True):
-        point = draw_kill(trace, position, args.kills - index, rng)
+    for index in tqdm(range(kills), desc="kills", unit="kill", dynamic_ncols=True):
+        point = draw_kill(trace, position, kills - index, rng)
         position = point.position + 1
         proc = suite.start(fault=faults.format_fault(point.event, point.n, signal_name))
         after = run_stamps(suite.runs_dir)
@@ -232,7 +242,7 @@ def run_campaign(args: Any) -> dict[str, Any]:
         stamps = after
         temps = temp_entries(suite.results, suite.cache)
         incomplete = incomplete_runs(suite.runs_dir)
-        kills.append({"fault": f"{point.event}:{point.n}", "returncode": proc.returncode, "runs": len(after),
+        kill_log.append({"fault": f"{point.event}:{point.n}", "returncode": proc.returncode, "runs": len(after),
                       "temp_entries": len(temps), "incomplete_runs": [p.name for p in incomplete]})
         if proc.returncode != EXPECTED_RC[signal_name]:
             what = "finished before its kill point" if proc.returncode == 0 else "failed"
@@ -252,16 +262,16 @@ def run_campaign(args: Any) -> dict[str, Any]:
     comparison = compare_to_reference(reference.runs_dir, suite.runs_dir)
     report = {
         "setup": {
-            "suite_args": suite_args, "signal": signal_name, "seed": args.seed, "root": str(root),
+            "suite_args": suite_args, "signal": signal_name, "seed": seed, "root": str(root),
             "trace_events": len(trace), "trace_counts": {e: trace.count(e) for e in sorted(set(trace))},
         },
-        "kills_requested": args.kills,
-        "kills": kills,
-        "kills_done": sum(1 for k in kills if k["returncode"] == EXPECTED_RC[signal_name]),
+        "kills_requested": kills,
+        "kills": kill_log,
+        "kills_done": sum(1 for k in kill_log if k["returncode"] == EXPECTED_RC[signal_name]),
         "runs_lost": comparison["missing"],
-        "temp_entries_after_kills": sum(k["temp_entries"] for k in kills),
-        "kills_leaving_temp_entries": sum(1 for k in kills if k["temp_entries"]),
-        "incomplete_runs_after_kills": sum(len(k["incomplete_runs"]) for k in kills),
+        "temp_entries_after_kills": sum(k["temp_entries"] for k in kill_log),
+        "kills_leaving_temp_entries": sum(1 for k in kill_log if k["temp_entries"]),
+        "incomplete_runs_after_kills": sum(len(k["incomplete_runs"]) for k in kill_log),
         "temp_entries_at_end": [str(p.relative_to(root)) for p in temp_entries(suite.results, suite.cache)],
         "incomplete_runs_at_end": [p.name for p in incomplete_runs(suite.runs_dir)],
         "runs_recomputed": sorted(recomputed),
@@ -271,7 +281,7 @@ def run_campaign(args: Any) -> dict[str, Any]:
         "problems": problems,
     }
     report["checks"] = {
-        "all kills done": report["kills_done"] == args.kills and not problems,
+        "all kills done": report["kills_done"] == kills and not problems,
         "no run lost": not report["runs_lost"],
         "nothing half-written visible": report["incomplete_runs_after_kills"] == 0
         and not report["incomplete_runs_at_end"],
@@ -283,28 +293,3 @@ def run_campaign(args: Any) -> dict[str, Any]:
     }
     report["passed"] = all(report["checks"].values())
     return report
-
-
-def print_campaign(report: dict[str, Any]) -> None:
-    s = report["setup"]
-    counts = ", ".join(f"{e} {n}" for e, n in s["trace_counts"].items())
-    print(f"grbench perf faults: {' '.join(s['suite_args'])}, SIG{s['signal']}, seed {s['seed']}; reference "
-          f"trace {s['trace_events']} events ({counts}); work dir {s['root']}")
-    print(f"kills done: {report['kills_done']}/{report['kills_requested']} "
-          f"({', '.join(k['fault'] for k in report['kills'])})")
-    print(f"runs lost: {len(report['runs_lost'])} of {report['reference_runs']}"
-          + (f" ({', '.join(report['runs_lost'])})" if report["runs_lost"] else ""))
-    print(f"half-written files: {report['incomplete_runs_after_kills']} incomplete run dirs after kills, "
-          f"{len(report['incomplete_runs_at_end'])} at the end; {report['temp_entries_after_kills']} hidden "
-          f"temporaries found after kills ({report['kills_leaving_temp_entries']} of {len(report['kills'])} kills "
-          f"left some; readers ignore them), {len(report['temp_entries_at_end'])} left at the end")
-    print(f"runs recomputed: {len(report['runs_recomputed'])}"
-          + (f" ({', '.join(report['runs_recomputed'])})" if report["runs_recomputed"] else ""))
-    identical = "yes" if report["checks"]["byte-identical to the reference"] else "NO"
-    print(f"final per-query files and rankings byte-identical to the reference: {identical} "
-          f"({report['files_compared'] - len(report['files_differing'])}/{report['files_compared']} files)"
-          + (f"; differing: {', '.join(report['files_differing'])}" if report["files_differing"] else ""))
-    for problem in report["problems"]:
-        print(f"problem: {problem}")
-    failed = [name for name, ok in report["checks"].items() if not ok]
-    print("PASS" if not failed else f"FAIL: {', '.join(failed)}")

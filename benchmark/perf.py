@@ -1,6 +1,7 @@
 """Speed claims measured side by side in one run (``grbench perf``; STYLE.md habit 10).
 
-The command-line wrapper is ``benchmark.commands.perf``; this module holds the measurements.
+The command-line wrapper is ``benchmark.commands.perf``; this module holds the measurements and returns their
+reports (the dicts ``--json`` writes); the command prints them.
 
 ``grbench perf decode``  our batched KV-cache beam search vs ``transformers`` ``generate`` (same model, same
                          prompts, same token rules, B = 128), unconstrained and trie-constrained: speed-up,
@@ -16,7 +17,6 @@ realistic shape (speed does not depend on what the weights have learned); the ou
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,17 +45,19 @@ MFU_TARGET = 0.40
 
 
 # ---------------------------------------------------------------------------------------------- setup
-def synthetic_setup(args: argparse.Namespace) -> tuple[SidTokenizer, Any, SidCatalog, np.random.Generator]:
+def synthetic_setup(
+    *, size: str, seed: int, words: int, levels: int, codebook: int, catalog_size: int, device: str
+) -> tuple[SidTokenizer, Any, SidCatalog, np.random.Generator]:
     """A vocabulary of ``words`` query words + ``levels`` x ``codebook`` code tokens, a catalog of
     ``catalog_size`` distinct random SIDs (one item each), and a randomly initialised model."""
-    rng = np.random.default_rng(args.seed)
-    words = [f"w{i}" for i in range(args.words)]
-    sizes = (args.codebook,) * args.levels
-    tokenizer = SidTokenizer.build([" ".join(words)], sizes)
-    codes = np.unique(rng.integers(0, args.codebook, size=(args.catalog_size * 2, args.levels)), axis=0)
-    codes = codes[rng.permutation(len(codes))[: args.catalog_size]]
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{i}" for i in range(words)]
+    sizes = (codebook,) * levels
+    tokenizer = SidTokenizer.build([" ".join(vocabulary)], sizes)
+    codes = np.unique(rng.integers(0, codebook, size=(catalog_size * 2, levels)), axis=0)
+    codes = codes[rng.permutation(len(codes))[:catalog_size]]
     catalog = SidCatalog(codes, sizes, np.zeros(len(codes)), split_hash="synthetic", name="synthetic")
-    model = build_model(ModelConfig(size=args.size), tokenizer, seed=args.seed).to(args.device)
+    model = build_model(ModelConfig(size=size), tokenizer, seed=seed).to(device)
     return tokenizer, model, catalog, rng
 
 
@@ -185,44 +187,64 @@ def compare_beams(ours: list, theirs: list, tol: float = 1e-4) -> dict[str, Any]
     }
 
 
-def run_decode(args: argparse.Namespace) -> dict[str, Any]:
-    n_threads = _set_threads(getattr(args, "threads", None))
-    tokenizer, model, catalog, rng = synthetic_setup(args)
-    prompts = synthetic_prompts(tokenizer, catalog, rng, args.queries, args.history, args.words)
+def run_decode(
+    *,
+    size: str,
+    seed: int,
+    words: int,
+    levels: int,
+    codebook: int,
+    catalog_size: int,
+    history: int,
+    device: str,
+    beam_width: int,
+    queries: int,
+    batch_size: int,
+    repeats: int,
+    threads: int | str | None = None,
+) -> dict[str, Any]:
+    """Our beam search vs ``generate`` on a synthetic setup, unconstrained and constrained; the report that
+    ``grbench perf decode`` prints (or writes as JSON). ``threads``: see ``_set_threads``."""
+    n_threads = _set_threads(threads)
+    tokenizer, model, catalog, rng = synthetic_setup(
+        size=size, seed=seed, words=words, levels=levels, codebook=codebook, catalog_size=catalog_size,
+        device=device,
+    )
+    prompts = synthetic_prompts(tokenizer, catalog, rng, queries, history, words)
     report: dict[str, Any] = {
         "setup": {
-            "model_size": args.size,
+            "model_size": size,
             "parameters": count_parameters(model),
-            "weights": f"random init (seed {args.seed}); speed does not depend on trained weights",
+            "weights": f"random init (seed {seed}); speed does not depend on trained weights",
             "vocab_size": tokenizer.vocab_size,
             "codebook_sizes": list(tokenizer.codebook_sizes),
             "catalog_sids": len(catalog),
             "queries": len(prompts),
             "mean_prompt_tokens": float(np.mean([len(p) for p in prompts])),
-            "beam_width": args.beam_width,
-            "batch_size": args.batch_size,
-            "repeats": args.repeats,
+            "beam_width": beam_width,
+            "batch_size": batch_size,
+            "repeats": repeats,
             "threads": n_threads,
-            "device": args.device,
+            "device": device,
         },
         "modes": {},
     }
     # warm-up both paths on one query so one-off allocations are not charged to either side
-    beam_search(model, tokenizer, prompts[:1], args.beam_width, None, args.batch_size)
-    hf_beam_search(model, tokenizer, prompts[:1], args.beam_width, None, args.batch_size)
+    beam_search(model, tokenizer, prompts[:1], beam_width, None, batch_size)
+    hf_beam_search(model, tokenizer, prompts[:1], beam_width, None, batch_size)
     for mode, cat in (("unconstrained", None), ("constrained", catalog)):
         t_ours, t_hf = float("inf"), float("inf")
-        for _ in range(args.repeats):  # alternated; the fastest run of each side counts
+        for _ in range(repeats):  # alternated; the fastest run of each side counts
             seconds, ours = _timed(
-                lambda cat=cat: beam_search(model, tokenizer, prompts, args.beam_width, cat, args.batch_size),
-                args.device,
+                lambda cat=cat: beam_search(model, tokenizer, prompts, beam_width, cat, batch_size),
+                device,
             )
             t_ours = min(t_ours, seconds)
             seconds, theirs = _timed(
                 lambda cat=cat: hf_beam_search(
-                    model, tokenizer, prompts, args.beam_width, cat, args.batch_size
+                    model, tokenizer, prompts, beam_width, cat, batch_size
                 ),
-                args.device,
+                device,
             )
             t_hf = min(t_hf, seconds)
         n = len(prompts)
@@ -238,37 +260,6 @@ def run_decode(args: argparse.Namespace) -> dict[str, Any]:
             **compare_beams(ours, theirs),
         }
     return report
-
-
-def print_decode(report: dict[str, Any]) -> None:
-    s = report["setup"]
-    print(
-        f"grbench perf decode: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
-        f"{s['vocab_size']}, SIDs {s['codebook_sizes']}, catalog {s['catalog_sids']} SIDs, {s['queries']} queries "
-        f"(~{s['mean_prompt_tokens']:.0f} prompt tokens), B={s['beam_width']}, {s['batch_size']} queries/batch, "
-        f"{s['threads']} threads on {s['device']}"
-    )
-    header = f"{'mode':<14}{'ours s':>9}{'generate s':>12}{'speed-up':>10}{'ours q/s':>10}{'ours ms/q':>11}  identical"
-    print(header)
-    for mode, r in report["modes"].items():
-        if r["identical"]:
-            verdict = "yes"
-        elif r["identical_up_to_near_ties"]:
-            verdict = (
-                f"up to near-ties (exact order in {r['queries_same_order']}/{r['queries']} queries; the others "
-                f"swap beams whose scores differ by < {r['tolerance']:g})"
-            )
-        else:
-            verdict = (
-                f"NO (exact order in {r['queries_same_order']}/{r['queries']}, equal up to near-ties in "
-                f"{r['queries_same_up_to_near_ties']}/{r['queries']})"
-            )
-        flag = "" if r["speedup"] >= r["target_speedup"] else f"  [below the {r['target_speedup']:g}x target]"
-        print(
-            f"{mode:<14}{r['ours_seconds']:>9.2f}{r['generate_seconds']:>12.2f}{r['speedup']:>9.1f}x"
-            f"{r['ours_queries_per_second']:>10.2f}{r['ours_ms_per_query']:>11.1f}  {verdict} "
-            f"(max |score diff| {r['max_abs_score_diff']:.1e}){flag}"
-        )
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -294,24 +285,45 @@ class MatmulPeak:
                 self.best, self.best_size = rate, a.shape[0]
 
 
-def run_train(args: argparse.Namespace) -> dict[str, Any]:
-    n_threads = _set_threads(getattr(args, "threads", None))
-    tokenizer, model, catalog, rng = synthetic_setup(args)
+def run_train(
+    *,
+    size: str,
+    seed: int,
+    words: int,
+    levels: int,
+    codebook: int,
+    catalog_size: int,
+    history: int,
+    device: str,
+    candidates: int,
+    batch: int,
+    batch_candidates: int,
+    steps: int,
+    reps: int,
+    threads: int | str | None = None,
+) -> dict[str, Any]:
+    """(a) packed vs per-candidate forward+backward and (b) training throughput against a matmul peak; the
+    report that ``grbench perf train`` prints (or writes as JSON). ``threads``: see ``_set_threads``."""
+    n_threads = _set_threads(threads)
+    tokenizer, model, catalog, rng = synthetic_setup(
+        size=size, seed=seed, words=words, levels=levels, codebook=codebook, catalog_size=catalog_size,
+        device=device,
+    )
     model.train()
     sids = catalog.sids()
-    if max(args.candidates, args.batch_candidates) > len(sids):
+    if max(candidates, batch_candidates) > len(sids):
         raise ConfigError(
-            f"--candidates/--batch-candidates ({args.candidates}/{args.batch_candidates}) cannot exceed the "
+            f"--candidates/--batch-candidates ({candidates}/{batch_candidates}) cannot exceed the "
             f"{len(sids)} SIDs of the synthetic catalog (--catalog-size)."
         )
 
     def impression(n_candidates: int) -> tuple[list[int], list[list[int]]]:
-        prompt = synthetic_prompts(tokenizer, catalog, rng, 1, args.history, args.words)[0]
+        prompt = synthetic_prompts(tokenizer, catalog, rng, 1, history, words)[0]
         picks = rng.choice(len(sids), size=n_candidates, replace=False)
         return prompt, [tokenizer.target_ids(sids[int(i)]) for i in picks]
 
     # (a) packed vs one sequence per candidate, forward + backward, one impression
-    prompt, cands = impression(args.candidates)
+    prompt, cands = impression(candidates)
 
     def packed_step() -> torch.Tensor:
         # packing is inside the timed step, as building the per-candidate batch is in the baseline
@@ -329,14 +341,14 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
 
     diff = (packed_step() - separate_step()).abs().max().item()
     t_packed_a, t_separate_a = [], []
-    for _ in range(args.reps):  # interleaved, so load changes on a shared machine hit both sides alike
-        t_packed_a.append(_timed(packed_step, args.device)[0])
-        t_separate_a.append(_timed(separate_step, args.device)[0])
+    for _ in range(reps):  # interleaved, so load changes on a shared machine hit both sides alike
+        t_packed_a.append(_timed(packed_step, device)[0])
+        t_separate_a.append(_timed(separate_step, device)[0])
     t_packed, t_separate = min(t_packed_a), min(t_separate_a)
 
     # (b) training throughput on packed batches: forward + backward + AdamW step
-    batch = [impression(args.batch_candidates) for _ in range(args.batch)]
-    packed_b = pack_candidates([p for p, _ in batch], [c for _, c in batch], tokenizer.pad_id)
+    impressions = [impression(batch_candidates) for _ in range(batch)]
+    packed_b = pack_candidates([p for p, _ in impressions], [c for _, c in impressions], tokenizer.pad_id)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def train_step() -> None:
@@ -347,10 +359,10 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
         optimizer.step()
 
     train_step()  # warm-up (allocates AdamW state)
-    peak = MatmulPeak(args.device)
+    peak = MatmulPeak(device)
     step_times = []
-    for _ in range(args.steps):  # interleaved with the peak measurement, the fastest of each counts
-        step_times.append(_timed(train_step, args.device)[0])
+    for _ in range(steps):  # interleaved with the peak measurement, the fastest of each counts
+        step_times.append(_timed(train_step, device)[0])
         peak.sample()
     t_step = min(step_times)
     n_tokens, seq_len = packed_b.n_tokens, packed_b.seq_len
@@ -359,12 +371,12 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
     achieved = flops / t_step
     return {
         "setup": {
-            "model_size": args.size,
+            "model_size": size,
             "parameters": count_parameters(model),
-            "weights": f"random init (seed {args.seed}); speed does not depend on trained weights",
+            "weights": f"random init (seed {seed}); speed does not depend on trained weights",
             "vocab_size": tokenizer.vocab_size,
             "threads": n_threads,
-            "device": args.device,
+            "device": device,
         },
         "packing": {
             "prompt_tokens": len(prompt),
@@ -380,13 +392,13 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
             "baseline": "one batched forward+backward over the C sequences prompt+candidate (standard causal mask)",
         },
         "throughput": {
-            "impressions_per_batch": args.batch,
-            "candidates_per_impression": args.batch_candidates,
+            "impressions_per_batch": batch,
+            "candidates_per_impression": batch_candidates,
             "tokens_per_batch": n_tokens,
             "packed_length": seq_len,
             "step_seconds": t_step,
             "tokens_per_second": n_tokens / t_step,
-            "impressions_per_second": args.batch / t_step,
+            "impressions_per_second": batch / t_step,
             "flops_per_step": flops,
             "achieved_flops_per_second": achieved,
             "matmul_peak_flops_per_second": peak.best,
@@ -395,30 +407,3 @@ def run_train(args: argparse.Namespace) -> dict[str, Any]:
             "target_fraction": MFU_TARGET,
         },
     }
-
-
-def print_train(report: dict[str, Any]) -> None:
-    s, a, b = report["setup"], report["packing"], report["throughput"]
-    print(
-        f"grbench perf train: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
-        f"{s['vocab_size']}, {s['threads']} threads on {s['device']}"
-    )
-    flag = "" if a["speedup"] >= a["target_speedup"] else f"  [below the {a['target_speedup']:g}x target]"
-    print(
-        f"(a) packed vs one sequence per candidate, forward+backward, 1 prompt ({a['prompt_tokens']} tokens) + "
-        f"{a['candidates']} candidates ({a['candidate_tokens']} tokens each): {a['packed_tokens']} vs "
-        f"{a['separate_tokens']} tokens; {a['packed_ms']:.1f} ms vs {a['separate_ms']:.1f} ms = "
-        f"{a['speedup']:.1f}x faster{flag}; max |log-prob diff| {a['max_abs_logp_diff']:.1e}"
-    )
-    flag = (
-        ""
-        if b["fraction_of_peak"] >= b["target_fraction"]
-        else (f"  [below the {100 * b['target_fraction']:.0f}% target]")
-    )
-    print(
-        f"(b) training (forward+backward+AdamW), {b['impressions_per_batch']} impressions x "
-        f"{b['candidates_per_impression']} candidates packed ({b['tokens_per_batch']} tokens, length "
-        f"{b['packed_length']}): {b['step_seconds'] * 1000:.0f} ms/step, {b['tokens_per_second']:,.0f} tokens/s, "
-        f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s = {100 * b['fraction_of_peak']:.0f}% of the "
-        f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s fp32 matmul peak ({b['matmul_peak_size']}^3){flag}"
-    )

@@ -113,3 +113,36 @@ def test_publish_refuses_a_directory_without_runs(tmp_path, capsys) -> None:
     assert main(["publish", str(tmp_path / "nowhere"), str(tmp_path / "target")]) == 2
     assert "no runs/ directory here" in capsys.readouterr().err
     assert not (tmp_path / "target").exists()
+
+
+def test_commands_never_import_the_cli() -> None:
+    """cli.py imports the command modules, never the reverse (shared helpers live in commands/options.py)."""
+    import ast
+    from pathlib import Path
+
+    import benchmark.commands
+
+    offenders = []
+    for path in sorted(Path(benchmark.commands.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if "benchmark.cli" in names:
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("module", ["perf", "faultcampaign"])
+def test_measurement_modules_do_not_print(module: str) -> None:
+    """The perf measurements return reports; benchmark/commands/perf.py prints them (STYLE.md habit 8)."""
+    import ast
+    import importlib.util
+
+    source = importlib.util.find_spec(f"benchmark.{module}").origin
+    with open(source, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    calls = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"]
+    assert not calls, f"print() in benchmark/{module}.py at lines {calls}"

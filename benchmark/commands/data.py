@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from benchmark.artifacts import cache_root
-from benchmark.cli import add_data_options
+from benchmark.commands.options import add_data_options
 from benchmark.config import load_config
 from benchmark.data import DataConfig, build_dataset, list_datasets
 from benchmark.data.registry import get_spec

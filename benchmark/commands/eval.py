@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmark.cli import add_data_options
+from benchmark.commands.options import add_data_options
 from benchmark.config import apply_overrides, from_dict
 from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.metrics.registry import COMPARE_METRICS

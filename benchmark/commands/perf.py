@@ -1,7 +1,8 @@
 """``grbench perf``: speed claims measured side by side in one run (see ``benchmark.perf``).
 
-The measurements import torch and transformers; they are imported only when a perf command runs, so the rest
-of the CLI starts fast.
+The measurements (``benchmark.perf``, ``benchmark.faultcampaign``) return reports; printing them, as text or
+JSON, happens here. They import torch and transformers; they are imported only when a perf command runs, so
+the rest of the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     decode.add_argument(
         "--repeats", type=_positive_int, default=1, help="timed runs per side (the fastest counts)"
     )
-    decode.set_defaults(func=lambda args: _emit(_perf().run_decode(args), args, _perf().print_decode))
+    decode.set_defaults(func=_decode)
 
     train = sub.add_parser("train", help="packed vs per-candidate forward+backward; training FLOP/s vs peak")
     _common(train, "s")
@@ -102,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--reps", type=_positive_int, default=7, help="timed repetitions for (a) (the fastest counts)"
     )
-    train.set_defaults(func=lambda args: _emit(_perf().run_train(args), args, _perf().print_train))
+    train.set_defaults(func=_train)
 
     faults = sub.add_parser(
         "faults",
@@ -130,9 +131,138 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     faults.set_defaults(func=_faults)
 
 
+def _setup_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The synthetic setup options of ``_common``, as keyword arguments of the measurements."""
+    return {
+        "size": args.size,
+        "seed": args.seed,
+        "words": args.words,
+        "levels": args.levels,
+        "codebook": args.codebook,
+        "catalog_size": args.catalog_size,
+        "history": args.history,
+        "device": args.device,
+        # --threads before the command name or after it; absent: this process's share of the CPUs
+        "threads": getattr(args, "threads", None),
+    }
+
+
+def _decode(args: argparse.Namespace) -> int:
+    report = _perf().run_decode(
+        **_setup_kwargs(args),
+        beam_width=args.beam_width,
+        queries=args.queries,
+        batch_size=args.batch_size,
+        repeats=args.repeats,
+    )
+    return _emit(report, args, _print_decode)
+
+
+def _train(args: argparse.Namespace) -> int:
+    report = _perf().run_train(
+        **_setup_kwargs(args),
+        candidates=args.candidates,
+        batch=args.batch,
+        batch_candidates=args.batch_candidates,
+        steps=args.steps,
+        reps=args.reps,
+    )
+    return _emit(report, args, _print_train)
+
+
 def _faults(args: argparse.Namespace) -> int:
     from benchmark import faultcampaign
 
-    report = faultcampaign.run_campaign(args)
-    _emit(report, args, faultcampaign.print_campaign)
+    suite_args = faultcampaign.suite_args_from(
+        profile=args.profile, only=args.only, methods=args.methods, overrides=args.set, data_dir=args.data_dir
+    )
+    report = faultcampaign.run_campaign(
+        suite_args=suite_args, kills=args.kills, seed=args.seed, signal_name=args.signal, results=args.results
+    )
+    _emit(report, args, _print_campaign)
     return 0 if report["passed"] else 1
+
+
+# ---------------------------------------------------------------------------------------------- reports
+def _print_decode(report: dict[str, Any]) -> None:
+    s = report["setup"]
+    print(
+        f"grbench perf decode: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
+        f"{s['vocab_size']}, SIDs {s['codebook_sizes']}, catalog {s['catalog_sids']} SIDs, {s['queries']} queries "
+        f"(~{s['mean_prompt_tokens']:.0f} prompt tokens), B={s['beam_width']}, {s['batch_size']} queries/batch, "
+        f"{s['threads']} threads on {s['device']}"
+    )
+    header = f"{'mode':<14}{'ours s':>9}{'generate s':>12}{'speed-up':>10}{'ours q/s':>10}{'ours ms/q':>11}  identical"
+    print(header)
+    for mode, r in report["modes"].items():
+        if r["identical"]:
+            verdict = "yes"
+        elif r["identical_up_to_near_ties"]:
+            verdict = (
+                f"up to near-ties (exact order in {r['queries_same_order']}/{r['queries']} queries; the others "
+                f"swap beams whose scores differ by < {r['tolerance']:g})"
+            )
+        else:
+            verdict = (
+                f"NO (exact order in {r['queries_same_order']}/{r['queries']}, equal up to near-ties in "
+                f"{r['queries_same_up_to_near_ties']}/{r['queries']})"
+            )
+        flag = "" if r["speedup"] >= r["target_speedup"] else f"  [below the {r['target_speedup']:g}x target]"
+        print(
+            f"{mode:<14}{r['ours_seconds']:>9.2f}{r['generate_seconds']:>12.2f}{r['speedup']:>9.1f}x"
+            f"{r['ours_queries_per_second']:>10.2f}{r['ours_ms_per_query']:>11.1f}  {verdict} "
+            f"(max |score diff| {r['max_abs_score_diff']:.1e}){flag}"
+        )
+
+
+
+def _print_train(report: dict[str, Any]) -> None:
+    s, a, b = report["setup"], report["packing"], report["throughput"]
+    print(
+        f"grbench perf train: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
+        f"{s['vocab_size']}, {s['threads']} threads on {s['device']}"
+    )
+    flag = "" if a["speedup"] >= a["target_speedup"] else f"  [below the {a['target_speedup']:g}x target]"
+    print(
+        f"(a) packed vs one sequence per candidate, forward+backward, 1 prompt ({a['prompt_tokens']} tokens) + "
+        f"{a['candidates']} candidates ({a['candidate_tokens']} tokens each): {a['packed_tokens']} vs "
+        f"{a['separate_tokens']} tokens; {a['packed_ms']:.1f} ms vs {a['separate_ms']:.1f} ms = "
+        f"{a['speedup']:.1f}x faster{flag}; max |log-prob diff| {a['max_abs_logp_diff']:.1e}"
+    )
+    flag = (
+        ""
+        if b["fraction_of_peak"] >= b["target_fraction"]
+        else (f"  [below the {100 * b['target_fraction']:.0f}% target]")
+    )
+    print(
+        f"(b) training (forward+backward+AdamW), {b['impressions_per_batch']} impressions x "
+        f"{b['candidates_per_impression']} candidates packed ({b['tokens_per_batch']} tokens, length "
+        f"{b['packed_length']}): {b['step_seconds'] * 1000:.0f} ms/step, {b['tokens_per_second']:,.0f} tokens/s, "
+        f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s = {100 * b['fraction_of_peak']:.0f}% of the "
+        f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s fp32 matmul peak ({b['matmul_peak_size']}^3){flag}"
+    )
+
+
+def _print_campaign(report: dict[str, Any]) -> None:
+    s = report["setup"]
+    counts = ", ".join(f"{e} {n}" for e, n in s["trace_counts"].items())
+    print(f"grbench perf faults: {' '.join(s['suite_args'])}, SIG{s['signal']}, seed {s['seed']}; reference "
+          f"trace {s['trace_events']} events ({counts}); work dir {s['root']}")
+    print(f"kills done: {report['kills_done']}/{report['kills_requested']} "
+          f"({', '.join(k['fault'] for k in report['kills'])})")
+    print(f"runs lost: {len(report['runs_lost'])} of {report['reference_runs']}"
+          + (f" ({', '.join(report['runs_lost'])})" if report["runs_lost"] else ""))
+    print(f"half-written files: {report['incomplete_runs_after_kills']} incomplete run dirs after kills, "
+          f"{len(report['incomplete_runs_at_end'])} at the end; {report['temp_entries_after_kills']} hidden "
+          f"temporaries found after kills ({report['kills_leaving_temp_entries']} of {len(report['kills'])} kills "
+          f"left some; readers ignore them), {len(report['temp_entries_at_end'])} left at the end")
+    print(f"runs recomputed: {len(report['runs_recomputed'])}"
+          + (f" ({', '.join(report['runs_recomputed'])})" if report["runs_recomputed"] else ""))
+    identical = "yes" if report["checks"]["byte-identical to the reference"] else "NO"
+    print(f"final per-query files and rankings byte-identical to the reference: {identical} "
+          f"({report['files_compared'] - len(report['files_differing'])}/{report['files_compared']} files)"
+          + (f"; differing: {', '.join(report['files_differing'])}" if report["files_differing"] else ""))
+    for problem in report["problems"]:
+        print(f"problem: {problem}")
+    failed = [name for name, ok in report["checks"].items() if not ok]
+    print("PASS" if not failed else f"FAIL: {', '.join(failed)}")

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.cli import add_data_options
+from benchmark.commands.options import add_data_options
 from benchmark.config import ConfigError
 from benchmark.errors import BenchmarkError
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any
 
-from benchmark.cli import add_data_options
+from benchmark.commands.options import add_data_options
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmark.cli import add_data_options
+from benchmark.commands.options import add_data_options
 from benchmark.config import apply_overrides, from_dict, load_yaml
 from benchmark.errors import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from benchmark.cli import add_data_options
+from benchmark.commands.options import add_data_options
 
 log = logging.getLogger(__name__)
 

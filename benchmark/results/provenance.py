@@ -16,8 +16,6 @@ from pathlib import Path
 
 from benchmark.results.schema import Hardware
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 # Distribution names to report under the keys the schema requires (faiss ships as faiss-cpu or faiss-gpu).
 _PACKAGES = {
     "torch": ("torch",),
@@ -31,13 +29,28 @@ _PACKAGES = {
 }
 
 
+def source_checkout() -> Path | None:
+    """The git checkout this package is imported from (the directory above it holding ``.git``), else None.
+
+    An installed wheel has no checkout: asking git from its site-packages could find whatever repository
+    happens to enclose it and record that repository's revision.
+    """
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / ".git").exists() else None  # .git is a file in a worktree
+
+
 @functools.cache
-def code_revision(repo: Path = REPO_ROOT) -> str:
+def code_revision(repo: Path | None = None) -> str:
     """The git commit of ``repo`` (suffixed ``+dirty`` when tracked files differ from it), else "unknown".
+
+    ``repo`` defaults to the source checkout (``source_checkout``); an installed package has none: "unknown".
 
     Read once per process: a suite runs for hours with the code it started with, so a commit made meanwhile
     must not be recorded as the revision of its later runs. ``run_suite`` calls this when it starts.
     """
+    repo = repo if repo is not None else source_checkout()
+    if repo is None:
+        return "unknown"
     try:
         head = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True

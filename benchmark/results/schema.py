@@ -1,6 +1,7 @@
 """The run-result record: one finished (method, seed, config) run, as stored in ``run.json``.
 
-The JSON form is defined by ``results/schema/run.schema.json`` (JSON Schema draft 2020-12), which is the one
+The JSON form is defined by ``benchmark/results/run.schema.json`` (JSON Schema draft 2020-12; it ships inside
+the package, and ``results/schema/run.schema.json`` is its published copy, kept byte-identical by a test), the one
 source of truth for the record's structure; the dataclasses here are its typed Python view. Metric names are
 the metric registry's (``benchmark.metrics.registry``): the JSON Schema checks their shape, ``schema_errors``
 that they are registered; experiment names likewise are the experiment registry's (``benchmark.experiments``),
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.resources
 import json
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -30,8 +31,11 @@ from benchmark.errors import BenchmarkError, DataError
 from benchmark.metrics.registry import is_metric_name, unknown_metric_message
 from benchmark.registry import unknown_name_message
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "results" / "schema" / "run.schema.json"
+SCHEMA_PATH: Traversable = importlib.resources.files("benchmark.results") / "run.schema.json"
 
 CUSTOM_EXPERIMENT = "custom"  # a run outside the suite (``grbench eval``)
 
@@ -57,11 +61,11 @@ def experiment_names() -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1)
 def json_schema() -> dict[str, Any]:
-    """The run JSON Schema (``results/schema/run.schema.json``)."""
+    """The run JSON Schema (``benchmark/results/run.schema.json``, package data)."""
     try:
         return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise DataError(f"The run JSON Schema {SCHEMA_PATH} is missing from this checkout.") from exc
+        raise DataError(f"The run JSON Schema {SCHEMA_PATH} is missing from this installation.") from exc
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,21 +1,27 @@
-"""The paper's reported numbers (``results/paper/*.csv``), for side-by-side columns and rows.
+"""The paper's reported numbers (``benchmark/tables/paper_numbers/*.csv``), for side-by-side columns and rows.
 
-See ``results/paper/README.md`` for where each number comes from. Figure 2's values are not printed in the
-paper, so there is nothing to load for it.
+They ship inside the package and are read through ``importlib.resources``, so an installed wheel has them too;
+``results/paper/*.csv`` is the published copy (a test keeps it byte-identical), and ``results/paper/README.md``
+says where each number comes from. Figure 2's values are not printed in the paper, so there is nothing to load
+for it.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.resources
 import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.errors import DataError
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 log = logging.getLogger(__name__)
 
-PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
+PAPER_DIR: Traversable = importlib.resources.files("benchmark.tables") / "paper_numbers"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,11 +33,11 @@ class PaperRow:
     paper_model: str = ""
 
 
-def _read(path: Path, key_columns: tuple[str, ...]) -> list[PaperRow] | None:
+def _read(path: Traversable, key_columns: tuple[str, ...]) -> list[PaperRow] | None:
     if not path.is_file():
         log.info("paper numbers %s not found; tables are rendered without them", path)
         return None
-    with open(path, encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         rows = []
         for line, record in enumerate(reader, start=2):
@@ -51,13 +57,13 @@ def _read(path: Path, key_columns: tuple[str, ...]) -> list[PaperRow] | None:
     return rows
 
 
-def paper_table1(paper_dir: Path | None = None) -> dict[str, PaperRow] | None:
+def paper_table1(paper_dir: Traversable | None = None) -> dict[str, PaperRow] | None:
     """method -> the paper's Table 1 row, or None when the file is absent."""
     rows = _read((paper_dir or PAPER_DIR) / "table1.csv", ("method", "paper_label"))
     return None if rows is None else {r.method: r for r in rows}
 
 
-def paper_table2(paper_dir: Path | None = None) -> dict[tuple[str, str], PaperRow] | None:
+def paper_table2(paper_dir: Traversable | None = None) -> dict[tuple[str, str], PaperRow] | None:
     """(model_size, method) -> the paper's Table 2 row, or None when the file is absent."""
     rows = _read((paper_dir or PAPER_DIR) / "table2.csv", ("paper_model", "model_size", "method", "paper_label"))
     return None if rows is None else {(r.model_size, r.method): r for r in rows}

@@ -1,4 +1,5 @@
-"""results/paper/*.csv hold exactly the numbers printed in the paper's Tables 1 and 2."""
+"""The paper's numbers (benchmark/tables/paper_numbers/*.csv, published as results/paper/*.csv) hold exactly
+the numbers printed in the paper's Tables 1 and 2."""
 
 from __future__ import annotations
 
