@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from benchmark.config import check_number
 from benchmark.methods import (
@@ -21,6 +18,9 @@ from benchmark.methods import (
     sequence_logps,
     take_top,
 )
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
 
 
 def dpo_loss(
@@ -37,6 +37,8 @@ def dpo_loss(
     Every argument is a sequence log-prob (sum over completion tokens), all of one broadcastable shape,
     e.g. (B,); returns that shape.
     """
+    import torch.nn.functional as F
+
     margin = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
     return -F.logsigmoid(beta * margin)
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
-
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from benchmark.config import check_number
 from benchmark.methods import (
@@ -23,12 +19,17 @@ from benchmark.methods import (
     take_top,
 )
 
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
+
 _LOG_HALF = -math.log(2.0)
 
 
 def log1mexp(a: Tensor) -> Tensor:
     """log(1 - exp(a)) for a <= 0, accurate everywhere (Maechler 2012): log(-expm1(a)) near 0, where
     1 - exp(a) cancels, and log1p(-exp(a)) for a < -log 2, where expm1 would lose the small exp(a)."""
+    import torch
+
     return torch.where(a > _LOG_HALF, torch.log(-torch.expm1(a)), torch.log1p(-torch.exp(a)))
 
 
@@ -39,6 +40,8 @@ def log_odds(avg_logps: Tensor) -> Tensor:
     the result stays finite (about 15.9 in fp32); the clamp only touches values that are already 0 to
     working precision.
     """
+    import torch
+
     eps = torch.finfo(avg_logps.dtype).eps
     a = avg_logps.clamp(max=-eps)
     return a - log1mexp(a)
@@ -53,6 +56,8 @@ def orpo_loss(chosen_avg_logps: Tensor, rejected_avg_logps: Tensor, chosen_nll: 
     chosen_avg_logps, rejected_avg_logps: per-token averaged log-probs; chosen_nll: the chosen's NLL
     term (the method passes the length-normalised NLL, -chosen_avg_logps). All broadcastable, e.g. (B,).
     """
+    import torch.nn.functional as F
+
     ratio = log_odds(chosen_avg_logps) - log_odds(rejected_avg_logps)
     return chosen_nll - lam * F.logsigmoid(ratio)
 

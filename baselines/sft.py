@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from benchmark.methods import (
     CandidateBatch,
@@ -15,6 +13,9 @@ from benchmark.methods import (
     scalar,
     sequence_logps,
 )
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
 
 
 def sft_loss(token_logps: Tensor, mask: Tensor) -> Tensor:

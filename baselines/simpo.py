@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from benchmark.config import check_number
 from benchmark.methods import (
@@ -21,6 +18,9 @@ from benchmark.methods import (
     take_top,
 )
 
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
+
 
 def simpo_loss(chosen_avg_logps: Tensor, rejected_avg_logps: Tensor, beta: float, gamma: float) -> Tensor:
     """Per-pair SimPO loss (Meng et al. 2024, eq. 6).
@@ -29,6 +29,8 @@ def simpo_loss(chosen_avg_logps: Tensor, rejected_avg_logps: Tensor, beta: float
 
     chosen_avg_logps, rejected_avg_logps: per-token averaged log-probs, broadcastable, e.g. (B,).
     """
+    import torch.nn.functional as F
+
     return -F.logsigmoid(beta * (chosen_avg_logps - rejected_avg_logps) - gamma)
 
 

@@ -59,10 +59,6 @@ def hash_json(obj: Any, length: int = 16) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
 
 
-def hash_bytes(data: bytes, length: int = 16) -> str:
-    return hashlib.sha256(data).hexdigest()[:length]
-
-
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -19,20 +19,22 @@ import dataclasses
 import importlib
 import os
 from collections.abc import Callable
-from typing import Any
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import BenchmarkError
 from benchmark.registry import Registry
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    import torch
+    from torch import Tensor
+
 
 BUILTIN_METHOD_PACKAGES = ("baselines", "raddpo")
 # A researcher's own methods live in their own modules: list them (comma-separated) in this variable and
 # every command (train, run, validate, ...) imports them after the built-ins.
 PLUGIN_ENV = "GRBENCH_METHOD_MODULES"
 
-Objective = Callable[["CandidateBatch", Any, Any], tuple[Tensor, dict[str, float]]]
+Objective = Callable[["CandidateBatch", Any, Any], tuple["Tensor", dict[str, float]]]
 
 
 @dataclasses.dataclass
@@ -161,11 +163,15 @@ def method_names() -> list[str]:
 # ------------------------------------------------------------------------------------------ tensor views
 def _compute_dtype(x: Tensor) -> torch.dtype:
     # Sums over tokens in bf16/fp16 lose the differences that preference losses live on.
+    import torch
+
     return torch.promote_types(x.dtype, torch.float32)
 
 
 def sequence_logps(token_logps: Tensor, token_mask: Tensor) -> Tensor:
     """log pi(y|x) = sum_s log pi(y_s | y_<s, x) over real tokens. (B, C, S) -> (B, C)."""
+    import torch
+
     x = token_logps.to(_compute_dtype(token_logps))
     return torch.where(token_mask, x, torch.zeros((), dtype=x.dtype, device=x.device)).sum(-1)
 
@@ -197,6 +203,8 @@ def positive_token_mask(batch: CandidateBatch) -> Tensor:
 
 def top_token_mask(batch: CandidateBatch) -> Tensor:
     """Tokens of the top positive y_w* only. (B, C, S) bool."""
+    import torch
+
     C = batch.cand_mask.shape[1]
     is_top = torch.arange(C, device=batch.cand_mask.device).unsqueeze(
         0
@@ -206,6 +214,8 @@ def top_token_mask(batch: CandidateBatch) -> Tensor:
 
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     """Mean of ``values`` over ``mask`` along the last dim; 0 where a row has no selected entry. (..., N) -> (...)."""
+    import torch
+
     total = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device)).sum(-1)
     return total / mask.sum(-1).clamp(min=1)
 
@@ -217,6 +227,8 @@ def shared_prefix_mask(candidate_ids: Tensor, token_mask: Tensor, top_positive: 
     Token t is shared when tokens 1..t of the candidate equal those of y_w*; y_w* itself is all shared.
     The batch builder fills ``CandidateBatch.shared_prefix`` with this, once, for every method.
     """
+    import torch
+
     top_ids = take_top(candidate_ids, top_positive).unsqueeze(1)  # (B, 1, S)
     top_mask = take_top(token_mask, top_positive).unsqueeze(1)
     equal = (candidate_ids == top_ids) & token_mask & top_mask

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
 
 
 def global_contrast_loss(
@@ -31,6 +32,9 @@ def global_contrast_loss(
     -log sigmoid(-log sum_j exp(beta * (r_j - r_w))), whose log-sum-exp is dominated by the hardest
     negative. We implement the paper's.
     """
+    import torch
+    import torch.nn.functional as F
+
     mask = neg_mask & (neg_weights > 0)
     tiny = torch.finfo(neg_weights.dtype if neg_weights.is_floating_point() else torch.float32).tiny
     logits = pos_reward.unsqueeze(-1) - neg_rewards + torch.log(neg_weights.clamp(min=tiny))  # (B, N)

@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from baselines.sft import sft_loss
 from benchmark.config import check_number
@@ -34,6 +31,10 @@ from raddpo.weighting import (
     QuartileTracker,
     pair_similarity,
 )
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
+
 
 PAPER_CITATION = "Chen, Sun, Qiu et al. 2025, RAD-DPO: Robust Adaptive Denoising DPO for Generative Retrieval in E-commerce"
 
@@ -128,6 +129,8 @@ def raddpo_objective(
     (eq. 5, no gradient) when ``config.rdrw``, else 1. The tracker learns only from training batches
     (log-probs with gradient), so an evaluation pass does not move the anchors.
     """
+    import torch
+
     neg = negative_mask(batch)  # (B, C)
     policy = batch.token_logps
     pos_reward = take_top(average_logps(policy, batch.token_mask), batch.top_positive)  # (B,)

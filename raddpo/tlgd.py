@@ -4,8 +4,10 @@ by the negative while being pulled up by the positive."""
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
 
 
 def detach_shared_prefix(token_logps: Tensor, shared_prefix: Tensor) -> Tensor:
@@ -16,4 +18,6 @@ def detach_shared_prefix(token_logps: Tensor, shared_prefix: Tensor) -> Tensor:
     values; gradient flows only through the tokens from the divergence point on. Apply it to negatives
     only (y_w* is entirely its own prefix).
     """
+    import torch
+
     return torch.where(shared_prefix, token_logps.detach(), token_logps)

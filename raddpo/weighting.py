@@ -25,16 +25,16 @@ cache, so every rank holds the same anchors as a single process seeing the whole
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import Tensor
 
 from benchmark.config import check_number
 from benchmark.errors import ConfigError
 from benchmark.methods import take_top
+
+if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
+    from torch import Tensor
 
 PAPER_CACHE_SIZE = 4096  # N of paper section 2.3
 PAPER_LAMBDA = 12.0  # lambda of eq. 6
@@ -53,6 +53,8 @@ def reward_weight(
     Non-increasing in sim (the jumps at Q25 and Q75 are downward), values in [0.5, 1]. Returns a tensor
     shaped like ``sim``.
     """
+    import torch
+
     if not q25 <= q50 <= q75:
         raise ConfigError(
             f"The quartile anchors must satisfy q25 <= q50 <= q75. Got {q25!r}, {q50!r}, {q75!r} instead."
@@ -68,15 +70,18 @@ def reward_weight(
     )
 
 
-@torch.no_grad()
 def pair_similarity(eos_hidden: Tensor, top_positive: Tensor) -> Tensor:
     """Cosine similarity (paper eq. 5) of every candidate's EOS hidden state with y_w*'s, no gradient.
 
     eos_hidden: (B, C, H); top_positive: (B,) -> (B, C) float32 (y_w* with itself gives 1).
     """
-    hidden = eos_hidden.detach().float()
-    top = take_top(hidden, top_positive).unsqueeze(1)  # (B, 1, H)
-    return F.cosine_similarity(hidden, top, dim=-1, eps=1e-8)
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        hidden = eos_hidden.detach().float()
+        top = take_top(hidden, top_positive).unsqueeze(1)  # (B, 1, H)
+        return F.cosine_similarity(hidden, top, dim=-1, eps=1e-8)
 
 
 def _gather_across_ranks(values: np.ndarray) -> np.ndarray:
@@ -133,12 +138,16 @@ class QuartileTracker:
 
     def weights(self, sims: Tensor) -> Tensor:
         """Eq. 6 weights for ``sims`` (any shape) with the current anchors; ones during warm-up."""
+        import torch
+
         if self.anchors is None:
             return torch.ones_like(sims, dtype=torch.float32)
         return reward_weight(sims.float(), *self.anchors, lam=self.lam)
 
     def observe(self, sims: Tensor | np.ndarray) -> None:
         """Add one training step's similarities (any shape, flattened) and refresh anchors on schedule."""
+        from torch import Tensor
+
         if isinstance(sims, Tensor):
             sims = sims.detach().float().cpu().numpy()
         values = self._gather(np.asarray(sims, dtype=np.float64).ravel())

@@ -146,3 +146,52 @@ def test_measurement_modules_do_not_print(module: str) -> None:
         tree = ast.parse(fh.read())
     calls = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"]
     assert not calls, f"print() in benchmark/{module}.py at lines {calls}"
+
+
+def test_suite_never_imports_the_leaderboard() -> None:
+    """The suite produces runs and the leaderboard consumes them, never the reverse: what both need (e.g.
+    which experiments are reference systems) lives in benchmark/results."""
+    import ast
+    from pathlib import Path
+
+    import benchmark
+
+    paths = sorted((Path(benchmark.__file__).parent / "suite").glob("*.py"))
+    assert any(p.name == "runner.py" for p in paths)
+    offenders = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n == "benchmark.leaderboard" or n.startswith("benchmark.leaderboard.") for n in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == [], offenders
+
+
+@pytest.mark.parametrize(
+    ("override", "nearest"),
+    [("eval.beam_widht=64", "beam_width"), ("methods.dpo.betta=0.1", "beta"), ("sft.stpes=10", "steps"),
+     ("model.sise=s", "size")],
+)
+def test_profile_typo_fails_before_torch_is_imported(override: str, nearest: str) -> None:
+    """Validating a profile and its --set overrides needs only the config dataclasses, so a typo fails fast,
+    naming the key, without importing torch or transformers (a fresh interpreter: this one has them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from benchmark.cli import main\n"
+        f"rc = main(['run', '--profile', 'quick', '--set', {override!r}, '--dry-run'])\n"
+        "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\n"
+        "assert rc == 2, rc\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    key = override.split("=")[0]
+    assert f"Unknown configuration key '{key}'" in done.stderr, done.stderr
+    assert f"Did you mean '{nearest}'?" in done.stderr, done.stderr

@@ -56,55 +56,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from benchmark.artifacts import hash_json
-    from benchmark.data import DataConfig, build_dataset
-    from benchmark.evaluation import EvalConfig, select_queries
-    from benchmark.inference import rank_queries, score_frame
+    from benchmark.config import to_dict
+    from benchmark.data import DataConfig
+    from benchmark.evaluation import EvalConfig
     from benchmark.model import SidTokenizer
-    from benchmark.results import RunRecord, write_run
-    from benchmark.sids import SidConfig, build_sids
-    from benchmark.training import check_metadata, load_checkpoint, read_metadata, resolve_model_dir
+    from benchmark.results import RunRecord
+    from benchmark.sids import SidConfig
+    from benchmark.suite.stages import evaluate, prepare_data, record
+    from benchmark.training import check_metadata, resolve_model_dir
 
     # Every setting is validated before the dataset and SIDs are built.
     sections = apply_overrides({}, args.overrides)
     unknown = [k for k in sections if k not in ("data", "sids")]
     if unknown:
         raise ConfigError(f"--set {unknown[0]}...: only data.* and sids.* settings apply to eval.")
-    data_config = from_dict(DataConfig, sections.get("data"), "data.")
-    sid_config = from_dict(SidConfig, sections.get("sids"), "sids.")
+    data, sids = sections.get("data") or {}, sections.get("sids") or {}
+    from_dict(DataConfig, data, "data.")  # built below by the prepare stage
+    from_dict(SidConfig, sids, "sids.")
     config = EvalConfig(beam_width=args.beam_width, constrained=args.constrained, max_queries=args.max_queries,
                         batch_size=args.batch_size)
     model_dir = resolve_model_dir(args.checkpoint)
-    dataset = build_dataset(args.dataset, data_config, data_dir=args.data_dir)
-    catalog = build_sids(dataset, sid_config)
-    hashes = {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
-    check_metadata(model_dir, hashes)
-    training = read_metadata(model_dir).get("training", {})
+    # The suite's prepare -> evaluate -> record stages, on a checkpoint of the same split and catalog.
+    prepared = prepare_data(args.dataset, data, sids, args.data_dir)
+    metadata = check_metadata(model_dir, prepared.checked_hashes)
+    training = metadata.get("training", {})
     train_config = training.get("train_config", {})
-    frame = select_queries(getattr(dataset, args.split), config.max_queries)
-    tokenizer = SidTokenizer.from_pretrained(model_dir)
-    rankings = rank_queries(load_checkpoint(model_dir), tokenizer, catalog, frame, config)
-    per_query = score_frame(rankings, frame, catalog, config)
+    evaluation = evaluate(model_dir, prepared, config, split=args.split,
+                          tokenizer=SidTokenizer.from_pretrained(model_dir))
+    rankings = evaluation.rankings
 
     identity = {"checkpoint": str(model_dir.resolve()), "split": args.split, "dataset": args.dataset,
-                "data": sections.get("data", {}), "sids": sections.get("sids", {}), "eval": vars(config)}
+                "data": data, "sids": sids, "eval": to_dict(config)}
     mode = "constrained" if config.constrained else "unconstrained"
     run_id = f"eval-{training.get('method', 'model')}-{mode}-{hash_json(identity, 10)}"
-    record = RunRecord(
+    run = RunRecord(
         run_id=run_id, compute_key=hash_json(identity), experiment="custom", profile="eval",
         method=str(training.get("method", "unknown")), seed=int(train_config.get("seed", 0)),
-        dataset=args.dataset, model_size=str(read_metadata(model_dir).get("model_size", "unknown")),
+        dataset=args.dataset, model_size=str(metadata.get("model_size", "unknown")),
         variant={"decoding": mode, "split": args.split},
-        config=identity, hashes={**hashes, "test_hash": dataset.test_hash, "sft_checkpoint_hash": None},
+        config=identity, hashes={**prepared.hashes, "sft_checkpoint_hash": None},
         budget={"optimizer_steps": int(training.get("step", 0)), "batch_size": int(train_config.get("batch_size", 0)),
                 "examples_seen": int(training.get("examples_seen", 0)), "tokens": int(training.get("tokens", 0)),
                 "flops": 0.0, "train_seconds": 0.0, "eval_seconds": rankings.seconds},
     )
-    out = Path(args.results) / "eval" / "runs" / run_id
-    write_run(out, record, frame["query_id"].to_numpy(), per_query, rankings.to_frame(), overwrite=True)
-    means = {name: float(values.mean()) for name, values in per_query.items()}
-    sys.stdout.write(f"{len(frame)} queries, beam {config.beam_width}, {mode}, {rankings.seconds:.1f} s -> {out}\n")
-    for name in sorted(means):
-        sys.stdout.write(f"  {name:<18} {means[name]:.4f}\n")
+    out = record(Path(args.results) / "eval" / "runs" / run_id, run, evaluation, overwrite=True)
+    sys.stdout.write(f"{len(evaluation.frame)} queries, beam {config.beam_width}, {mode}, {rankings.seconds:.1f} s "
+                     f"-> {out}\n")
+    for name in sorted(evaluation.per_query):
+        sys.stdout.write(f"  {name:<18} {float(evaluation.per_query[name].mean()):.4f}\n")
     return 0
 
 

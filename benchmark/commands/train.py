@@ -13,6 +13,7 @@ Runs under ``torchrun`` use every process (gloo on CPU, NCCL on GPU).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -91,21 +92,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, ctx: Any) -> int:
-    from benchmark.data import DataConfig, build_dataset
+    from benchmark.data import DataConfig
     from benchmark.methods import get_method
     from benchmark.model import ModelConfig, SidTokenizer, build_model
-    from benchmark.sids import SidConfig, build_sids
-    from benchmark.training import TrainConfig, build_examples, check_metadata, load_checkpoint, train
+    from benchmark.sids import SidConfig
+    from benchmark.suite.stages import prepare_data, train_stage
+    from benchmark.training import TrainConfig, check_metadata, load_checkpoint, read_metadata
     from benchmark.training.checkpoint import resolve_model_dir
-    from benchmark.training.distributed import barrier
 
     # Every setting is validated before any data is built or anything is trained.
     sections = _sections(args)
     method = get_method(args.method)
     method_config = from_dict(method.config_cls, sections["method"], "method.")
     train_config = from_dict(TrainConfig, sections["train"], "train.")
-    data_config = from_dict(DataConfig, sections["data"], "data.")
-    sid_config = from_dict(SidConfig, sections["sids"], "sids.")
+    from_dict(DataConfig, sections["data"], "data.")  # built below by the prepare stage
+    from_dict(SidConfig, sections["sids"], "sids.")
     # Used only for a model trained from scratch, but a bad value is an error either way.
     model_config = from_dict(ModelConfig, {"size": args.size, **sections["model"]}, "model.")
     if method.needs_reference and not args.init:
@@ -114,48 +115,31 @@ def _train(args: argparse.Namespace, ctx: Any) -> int:
             f"frozen reference model."
         )
 
-    # Under torchrun rank 0 builds the split and SIDs into the cache first; the other ranks then load them
-    # (concurrent builds of one cache entry would race on its directory).
-    if not ctx.is_main:
-        barrier()
-    dataset = build_dataset(args.dataset, data_config, data_dir=args.data_dir)
-    catalog = build_sids(dataset, sid_config)
-    if ctx.is_main:
-        barrier()
-    hashes = {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
-    metadata = {"dataset": dataset.name, **hashes, "test_hash": dataset.test_hash}
-
+    # The suite's prepare stage: under torchrun one rank builds the split and SIDs under the cache key's lock,
+    # the others wait and load them.
+    prepared = prepare_data(args.dataset, sections["data"], sections["sids"], args.data_dir)
     if args.init:
         init_dir = resolve_model_dir(args.init)
-        check_metadata(init_dir, hashes)  # ArtifactMismatchError for a checkpoint of another split / catalog
+        check_metadata(init_dir, prepared.checked_hashes)  # ArtifactMismatchError for another split / catalog
         tokenizer = SidTokenizer.from_pretrained(init_dir)
         model = load_checkpoint(init_dir)
+        model_size = str(read_metadata(init_dir).get("model_size", "unknown"))
     else:
-        queries = [q for frame in (dataset.train, dataset.valid, dataset.test) for q in frame["query"]]
-        tokenizer = SidTokenizer.build(queries, catalog.codebook_sizes, metadata=hashes)
+        tokenizer = prepared.tokenizer
         model = build_model(model_config, tokenizer, seed=args.seed)
+        model_size = model_config.size
     reference = load_checkpoint(init_dir) if method.needs_reference else None
 
     stage = args.stage if args.stage != "auto" else ("preference" if method.needs_negatives else "sft")
-    frame = dataset.preference if stage == "preference" else dataset.train
-    examples = build_examples(frame, catalog, tokenizer, stage=stage, max_candidates=train_config.max_candidates)
-    log.info("%s: %d %s examples from %s", method.name, len(examples), stage, dataset.name)
-
-    result = train(
-        method=method,
-        method_config=method_config,
-        model=model,
-        tokenizer=tokenizer,
-        examples=examples,
-        config=train_config,
-        out_dir=Path(args.out),
-        reference_model=reference,
-        resume=not args.no_resume,
-        metadata={**metadata, "stage": stage, "init": str(args.init) if args.init else None},
+    result = train_stage(
+        method, method_config, model, prepared, stage, train_config, Path(args.out),
+        metadata=prepared.metadata(model_size, stage=stage, init=str(args.init) if args.init else None),
+        tokenizer=tokenizer, reference_model=reference, resume=not args.no_resume,
     )
     if ctx.is_main:
+        n_examples = json.loads(result.summary.read_text(encoding="utf-8"))["n_examples"]
         sys.stdout.write(
-            f"trained {method.name} on {dataset.name} ({stage}, {len(examples)} examples): {result.steps} steps, "
+            f"trained {method.name} on {args.dataset} ({stage}, {n_examples} examples): {result.steps} steps, "
             f"{result.examples_seen} examples seen, {result.tokens:,} tokens, {result.flops:.3e} FLOPs, "
             f"{result.wall_seconds:.1f} s, final loss {result.final_loss:.4f}\n"
             f"checkpoint: {result.checkpoint_dir}\nloss curve: {result.loss_curve}\n"

@@ -22,12 +22,11 @@ from tqdm.auto import tqdm
 
 from benchmark.artifacts import hash_json
 from benchmark.metrics.registry import TABLE1_METRICS, lower_is_better
-from benchmark.results import StoredRun, load_runs
+from benchmark.results import REFERENCE_EXPERIMENTS, StoredRun, load_runs
 from benchmark.stats import compare_family, pool_seeds
 
 log = logging.getLogger(__name__)
 
-REFERENCE_EXPERIMENTS = ("table1", "games")
 # The paper's Table 1 columns: tested against every reference system, Holm-corrected per metric.
 SIGNIFICANCE_METRICS = TABLE1_METRICS
 BASELINE_METHOD = "sft"

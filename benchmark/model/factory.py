@@ -20,7 +20,6 @@ SID tokenizer's ids mean nothing in the backbone's own vocabulary (GPU users wit
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -28,64 +27,20 @@ import torch
 from transformers import AutoModelForCausalLM, PreTrainedModel, Qwen3Config, Qwen3ForCausalLM
 
 from benchmark.config import check_choice
-from benchmark.errors import ConfigError, DataError
+from benchmark.errors import DataError
+from benchmark.model.config import (  # noqa: F401  (re-exported: the config lived here)
+    ATTN_IMPLEMENTATIONS,
+    DTYPE_NAMES,
+    MODEL_SIZES,
+    ModelConfig,
+    SizeSpec,
+)
 
 log = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass(frozen=True)
-class SizeSpec:
-    """Architecture of one rung of the size ladder."""
-
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    num_key_value_heads: int
-    intermediate_size: int
-    stands_in_for: str
-
-    @property
-    def head_dim(self) -> int:
-        return self.hidden_size // self.num_attention_heads
-
-
-MODEL_SIZES: dict[str, SizeSpec] = {
-    "xs": SizeSpec(64, 2, 4, 2, 128, "Qwen3-0.6B"),
-    "s": SizeSpec(256, 4, 4, 2, 768, "Qwen3-1.7B"),
-    "m": SizeSpec(512, 8, 8, 4, 1536, "Qwen3-4B"),
-    "l": SizeSpec(768, 12, 12, 4, 2304, "Qwen3-8B"),
-}
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-ATTN_IMPLEMENTATIONS = ("sdpa", "eager")
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}  # "float32" -> torch.float32, ...
 MAX_POSITIONS = 512  # prompt (<= ~60 tokens) + packed candidates (C * (L + 1)) with a wide margin
 ROPE_THETA = 10000.0
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """Which model to build.
-
-    size: a key of ``MODEL_SIZES`` (ignored when ``backbone`` is given).
-    backbone: a Hugging Face model id or local directory with pretrained weights; None trains from scratch.
-    attn_implementation: "sdpa" (default) or "eager"; both accept the packed block-diagonal 4D mask.
-    dtype: parameter dtype; float32 (default) keeps CPU runs deterministic and parity tests exact.
-    """
-
-    size: str = "s"
-    backbone: str | None = None
-    attn_implementation: str = "sdpa"
-    dtype: str = "float32"
-
-    def __post_init__(self) -> None:
-        check_choice("ModelConfig", "size", self.size, list(MODEL_SIZES))
-        check_choice("ModelConfig", "attn_implementation", self.attn_implementation, ATTN_IMPLEMENTATIONS)
-        check_choice("ModelConfig", "dtype", self.dtype, list(DTYPES))
-        if self.backbone is not None and (not isinstance(self.backbone, str) or not self.backbone.strip()):
-            raise ConfigError(
-                f"The 'backbone' parameter of ModelConfig must be a non-empty Hugging Face model id or "
-                f"directory, or null. Got {self.backbone!r} instead."
-            )
 
 
 def qwen_config(

@@ -18,6 +18,7 @@ from benchmark.results.reader import (
 )
 from benchmark.results.schema import (
     CUSTOM_EXPERIMENT,
+    REFERENCE_EXPERIMENTS,
     SCHEMA_PATH,
     SCHEMA_VERSION,
     Budget,
@@ -40,6 +41,7 @@ from benchmark.results.writer import (
 
 __all__ = [
     "CUSTOM_EXPERIMENT",
+    "REFERENCE_EXPERIMENTS",
     "SCHEMA_PATH",
     "SCHEMA_VERSION",
     "Budget",

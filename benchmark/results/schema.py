@@ -38,6 +38,9 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH: Traversable = importlib.resources.files("benchmark.results") / "run.schema.json"
 
 CUSTOM_EXPERIMENT = "custom"  # a run outside the suite (``grbench eval``)
+# Experiments whose runs are the leaderboard's reference systems: the suite stores their rankings (submissions
+# are exported from them), the leaderboard reads them back. Defined here, with the files both sides share.
+REFERENCE_EXPERIMENTS = ("table1", "games")
 
 RUN_FILE = "run.json"
 PER_QUERY_FILE = "per_query.parquet"

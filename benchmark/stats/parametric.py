@@ -8,7 +8,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from benchmark.stats._validate import paired_differences
 
@@ -33,6 +32,8 @@ def paired_t_test(a: Any, b: Any) -> PairedTestResult:
     Args:
         a, b: (n,) per-query metrics on the same queries, n >= 2.
     """
+    from scipy import stats as sps  # ~0.7 s: paid by the commands that test, not by every CLI start
+
     diffs = paired_differences("paired_t_test", a, b, min_size=2)
     n = diffs.shape[0]
     if np.all(diffs == 0):
@@ -55,6 +56,8 @@ def wilcoxon_test(a: Any, b: Any) -> PairedTestResult:
     Args:
         a, b: (n,) per-query metrics on the same queries, n >= 1.
     """
+    from scipy import stats as sps  # ~0.7 s: paid by the commands that test, not by every CLI start
+
     diffs = paired_differences("wilcoxon_test", a, b)
     n = diffs.shape[0]
     if np.all(diffs == 0):

@@ -5,9 +5,13 @@ numbers (dataset, data/SID/model/training/evaluation settings, method, seed, swe
 experiment name, so a configuration shared by two experiments (Table 1's RAD-DPO row is also Table 2's size-s
 row and Figure 2's 100% point) is trained and evaluated once and its result is filed under both.
 
-The key hashes the spec's plain mappings as the profile wrote them (committed results are filed under it);
-``resolve`` turns them into the validated config objects of every stage, and ``validate_profile`` resolves every
-run of a profile up front, so a bad key or value fails before any data is built or trained.
+``resolve`` turns the spec's plain mappings (the profile's overrides) into the validated config objects of every
+stage, and the key hashes those resolved objects, not the overrides: a value written out equal to its default
+gives the same key as leaving it out, and a changed code default changes the key of exactly the runs that use it
+(an old result is never silently reused for a configuration it did not run). run.json stores the same resolved
+configuration, so a reader sees every setting (DPO's beta, the learning rates, the beam width) of a run.
+``validate_profile`` resolves every run of a profile up front, so a bad key or value fails before any data is
+built or trained.
 
 Which runs an experiment needs is the experiment's own (``benchmark.experiments.<name>.runs``, built with
 ``spec_for``); ``expand`` only orders them.
@@ -16,17 +20,18 @@ Which runs an experiment needs is the experiment's own (``benchmark.experiments.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import TYPE_CHECKING, Any
 
 from benchmark.artifacts import hash_json
-from benchmark.config import from_dict
+from benchmark.config import from_dict, to_dict
 from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.suite.profiles import Profile
 
 if TYPE_CHECKING:
     from benchmark.data.config import DataConfig
     from benchmark.evaluation import EvalConfig
-    from benchmark.model.factory import ModelConfig
+    from benchmark.model.config import ModelConfig
     from benchmark.sids.config import SidConfig
     from benchmark.training.config import TrainConfig
 
@@ -47,19 +52,22 @@ class RunSpec:
     variant: dict = dataclasses.field(default_factory=dict)
 
     def compute_config(self) -> dict[str, Any]:
-        """Everything that determines the numbers; the experiment name is deliberately absent."""
+        """Everything that determines the numbers, resolved (every default filled in, as plain JSON); the
+        experiment name is deliberately absent. This is what run.json stores as ``config`` and what
+        ``compute_key`` hashes."""
+        resolved = resolve(self)
         return {
             "method": self.method,
             "seed": self.seed,
             "dataset": self.dataset,
-            "data": self.data,
-            "sids": self.sids,
-            "model": self.model,
-            "sft": self.sft,
-            "preference": self.preference,
-            "method_config": self.method_config,
-            "preference_fraction": self.preference_fraction,
-            "eval": self.eval,
+            "data": plain_config(resolved.data),
+            "sids": plain_config(resolved.sids),
+            "model": plain_config(resolved.model),
+            "sft": plain_config(resolved.sft),
+            "preference": plain_config(resolved.preference),
+            "method_config": plain_config(resolved.method),
+            "preference_fraction": float(self.preference_fraction),
+            "eval": plain_config(resolved.eval),
         }
 
     @property
@@ -75,13 +83,34 @@ class RunSpec:
         return str(self.model.get("size", "s"))
 
     def sft_config(self) -> dict[str, Any]:
-        """What determines the shared SFT checkpoint: every method of one seed starts from it."""
-        return {k: self.compute_config()[k] for k in ("seed", "dataset", "data", "sids", "model", "sft")}
+        """What determines the shared SFT checkpoint (resolved): every method of one seed starts from it."""
+        config = self.compute_config()
+        return {k: config[k] for k in ("seed", "dataset", "data", "sids", "model", "sft")}
 
     def training_config(self) -> dict[str, Any]:
         """What determines the aligned checkpoint: everything but the evaluation settings, so that changing
         the beam width or the number of test queries re-evaluates without retraining."""
         return {k: v for k, v in self.compute_config().items() if k != "eval"}
+
+
+def plain_config(config: Any) -> Any:
+    """The JSON form of a resolved config dataclass, as hashed and stored: tuples become lists, and a field
+    typed ``float`` is a float even when its default is written as an int (``beta: float = 1``), so the key
+    cannot depend on how a default happens to be spelled."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        hints = typing.get_type_hints(type(config))
+        out = {}
+        for field in dataclasses.fields(config):
+            value = plain_config(getattr(config, field.name))
+            if hints.get(field.name) is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            out[field.name] = value
+        return out
+    if isinstance(config, (list, tuple)):
+        return [plain_config(v) for v in config]
+    if isinstance(config, dict):
+        return {k: plain_config(v) for k, v in config.items()}
+    return to_dict(config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +142,7 @@ def resolve(spec: RunSpec) -> ResolvedRun:
 
     method = from_dict(get_method(spec.method).config_cls, spec.method_config, f"methods.{spec.method}.")
 
-    from benchmark.model.factory import ModelConfig
+    from benchmark.model.config import ModelConfig
 
     sft = _train_config(spec.sft, spec.seed, "sft.")
     preference = _train_config(spec.preference, spec.seed, "preference.", spec.preference_fraction)
@@ -163,9 +192,10 @@ def validate_profile(profile: Profile) -> None:
         from_dict(method.config_cls, settings, f"methods.{name}.")
     seen: set[str] = set()
     for spec in expand(dataclasses.replace(profile, experiments=experiment_names())):
-        if spec.compute_key in seen:
+        # Not compute_key: that resolves the spec, which is what is being checked here.
+        if overrides_key(spec) in seen:
             continue
-        seen.add(spec.compute_key)
+        seen.add(overrides_key(spec))
         try:
             resolve(spec)
         except ConfigError as exc:
@@ -234,7 +264,13 @@ def expand(profile: Profile, only: tuple[str, ...] = (), methods: tuple[str, ...
         specs = [s for s in specs if s.method in methods]
     order = {name: i for i, name in enumerate(experiments)}
     # Seed-major within an experiment: an interrupted suite leaves whole seeds finished (one SFT each).
-    return sorted(specs, key=lambda s: (order[s.experiment], s.seed, s.dataset, s.compute_key))
+    return sorted(specs, key=lambda s: (order[s.experiment], s.seed, s.dataset, overrides_key(s)))
+
+
+def overrides_key(spec: RunSpec) -> str:
+    """A hash of the spec's settings as written (not resolved): a stable order and a cheap de-duplication that
+    work before a spec is known to resolve."""
+    return hash_json({k: v for k, v in dataclasses.asdict(spec).items() if k not in ("experiment", "variant")})
 
 
 def shard(specs: list[RunSpec], index: int, count: int) -> list[RunSpec]:

@@ -21,24 +21,22 @@ from tqdm.auto import tqdm
 
 from benchmark import faults
 from benchmark.artifacts import cache_root, ensure_writable_dir, sweep_stale_temporaries
-from benchmark.config import from_dict, to_dict
-from benchmark.evaluation import EvalConfig, select_queries
-from benchmark.inference import rank_queries, score_frame
-from benchmark.leaderboard.references import REFERENCE_EXPERIMENTS
+from benchmark.config import from_dict
+from benchmark.evaluation import EvalConfig
 from benchmark.locks import acquire, lock_path, release, remove_stale_locks, try_acquire
 from benchmark.results import (
+    REFERENCE_EXPERIMENTS,
     RunRecord,
     copy_run_as,
     finished_runs,
     load_run,
     provenance,
     run_dirs_in,
-    write_run,
 )
 from benchmark.suite.matrix import RunSpec, expand, shard
 from benchmark.suite.profiles import Profile
-from benchmark.suite.stages import method_checkpoint, prepare, sft_checkpoint
-from benchmark.training import load_checkpoint
+from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, sft_key
+from benchmark.suite.stages import record as record_run
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +152,8 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
     sft_dir = sft_checkpoint(spec, prepared)
     trained = method_checkpoint(spec, prepared, sft_dir)
     eval_config = from_dict(EvalConfig, spec.eval)
-    frame = select_queries(prepared.dataset.test, eval_config.max_queries)
-    model = load_checkpoint(trained.checkpoint_dir)
-    rankings = rank_queries(model, prepared.tokenizer, prepared.catalog, frame, eval_config)
-    per_query = score_frame(rankings, frame, prepared.catalog, eval_config)
+    evaluation = evaluate(trained.checkpoint_dir, prepared, eval_config)
+    config = spec.compute_config()
     record = RunRecord(
         run_id=spec.run_id,
         compute_key=spec.compute_key,
@@ -168,22 +164,18 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
         dataset=spec.dataset,
         model_size=spec.model_size,
         variant=spec.variant,
-        config={
-            **spec.compute_config(),
-            "eval": to_dict(eval_config),
-        },
-        hashes={**prepared.hashes, "sft_checkpoint_hash": sft_dir.parent.name},
+        config=config,  # resolved: every setting, defaults included (what compute_key hashes)
+        hashes={**prepared.hashes, "sft_checkpoint_hash": sft_key(spec, prepared)},
         budget={
             "optimizer_steps": trained.steps,
-            "batch_size": int(spec.preference["batch_size"]),
+            "batch_size": int(config["preference"]["batch_size"]),
             "examples_seen": trained.examples_seen,
             "tokens": trained.tokens,
             "flops": trained.flops,
             "train_seconds": trained.wall_seconds,
-            "eval_seconds": rankings.seconds,
+            "eval_seconds": evaluation.rankings.seconds,
         },
     )
     # Rankings are what leaderboard submissions are exported from; other experiments keep per-query metrics
     # only, so the committed results stay small (a full-test-set ranking is ~8 MB per run).
-    stored_rankings = rankings.to_frame() if spec.experiment in REFERENCE_EXPERIMENTS else None
-    return write_run(runs_dir / spec.run_id, record, frame["query_id"].to_numpy(), per_query, stored_rankings)
+    return record_run(runs_dir / spec.run_id, record, evaluation, rankings=spec.experiment in REFERENCE_EXPERIMENTS)

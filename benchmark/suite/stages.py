@@ -1,4 +1,8 @@
-"""The stages of one run: prepared data -> shared SFT checkpoint -> method checkpoint -> evaluation.
+"""The stages of one run: prepared data -> shared SFT checkpoint -> method checkpoint -> evaluation -> record.
+
+This is the one pipeline: the suite runs every stage, ``grbench train`` runs ``prepare_data`` and
+``train_stage``, ``grbench eval`` runs ``prepare_data``, ``evaluate`` and ``record``, so the same settings give
+the same split, tokenizer (and its metadata), examples (and ``max_candidates``) and evaluation in every path.
 
 Every stage is cached under a key hashing its inputs, so an interrupted suite resumes at the first unfinished
 stage, and the SFT checkpoint of a seed is trained once and shared by every method of that seed (identical
@@ -14,17 +18,27 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
+
 from benchmark.artifacts import cache_root, hash_json
 from benchmark.config import from_dict
 from benchmark.data import DataConfig, build_dataset
+from benchmark.evaluation import EvalConfig, select_queries
+from benchmark.inference import Rankings, rank_queries, score_frame
 from benchmark.locks import key_lock
 from benchmark.methods import get_method
 from benchmark.model import ModelConfig, SidTokenizer, build_model
+from benchmark.results import RunRecord, write_run
 from benchmark.sids import SidConfig, build_sids
 from benchmark.suite.matrix import RunSpec
-from benchmark.training import TrainConfig, build_examples, load_checkpoint, train
+from benchmark.training import TrainConfig, TrainResult, build_examples, load_checkpoint, train
 
 log = logging.getLogger(__name__)
+
+
+def _checked_hashes(dataset, catalog) -> dict[str, str]:
+    """What a checkpoint must match to be used with a split and catalog (``check_metadata``)."""
+    return {"split_hash": dataset.split_hash, "catalog_hash": catalog.catalog_hash}
 
 
 @dataclasses.dataclass
@@ -32,14 +46,30 @@ class Prepared:
     dataset: object
     catalog: object
     tokenizer: SidTokenizer
+    data: dict  # the data and SID settings it was built with (stored in checkpoint metadata)
+    sids: dict
+
+    @property
+    def checked_hashes(self) -> dict[str, str]:
+        return _checked_hashes(self.dataset, self.catalog)
 
     @property
     def hashes(self) -> dict[str, str]:
-        return {
-            "split_hash": self.dataset.split_hash,
-            "test_hash": self.dataset.test_hash,
-            "catalog_hash": self.catalog.catalog_hash,
-        }
+        return {**self.checked_hashes, "test_hash": self.dataset.test_hash}
+
+    def metadata(self, model_size: str, **extra) -> dict:
+        """Provenance stored beside each checkpoint: what `grbench eval` checks and reports."""
+        return {**self.hashes, "dataset": self.dataset.name, "model_size": model_size,
+                "data": self.data, "sids": self.sids, **extra}
+
+    def examples(self, stage: str, max_candidates: int, fraction: float = 1.0,
+                 tokenizer: SidTokenizer | None = None) -> list:
+        """Training examples of ``stage``: ``sft`` on the ``train`` impressions, ``preference`` on the first
+        ``fraction`` of the seeded preference order, each capped at ``max_candidates`` candidates."""
+        frame = self.dataset.preference if stage == "preference" else self.dataset.train
+        n = max(1, round(len(frame) * fraction))
+        return build_examples(frame.iloc[:n], self.catalog, tokenizer or self.tokenizer, stage=stage,
+                              max_candidates=max_candidates)
 
 
 @lru_cache(maxsize=4)
@@ -50,24 +80,33 @@ def _prepare_cached(dataset: str, data_json: str, sids_json: str, data_dir: str 
 
 
 def _build_prepared(dataset: str, data_json: str, sids_json: str, data_dir: str | None) -> Prepared:
-    data = build_dataset(dataset, from_dict(DataConfig, json.loads(data_json)), data_dir=data_dir)
-    catalog = build_sids(data, from_dict(SidConfig, json.loads(sids_json)))
+    settings = json.loads(data_json), json.loads(sids_json)
+    data = build_dataset(dataset, from_dict(DataConfig, settings[0]), data_dir=data_dir)
+    catalog = build_sids(data, from_dict(SidConfig, settings[1]))
     queries = [q for frame in (data.train, data.valid, data.test) for q in frame["query"]]
-    tokenizer = SidTokenizer.build(queries, catalog.codebook_sizes)
-    return Prepared(data, catalog, tokenizer)
+    tokenizer = SidTokenizer.build(queries, catalog.codebook_sizes, metadata=_checked_hashes(data, catalog))
+    return Prepared(data, catalog, tokenizer, *settings)
+
+
+def prepare_data(dataset: str, data: dict, sids: dict, data_dir: str | None) -> Prepared:
+    """Dataset split, SID catalog and tokenizer (all content-addressed and cached; built once under a lock)."""
+    return _prepare_cached(dataset, json.dumps(data, sort_keys=True), json.dumps(sids, sort_keys=True), data_dir)
 
 
 def prepare(spec: RunSpec, data_dir: str | None) -> Prepared:
-    """Dataset split, SID catalog and tokenizer of a run (all content-addressed and cached)."""
-    return _prepare_cached(
-        spec.dataset, json.dumps(spec.data, sort_keys=True), json.dumps(spec.sids, sort_keys=True), data_dir
-    )
+    """Dataset split, SID catalog and tokenizer of a run."""
+    return prepare_data(spec.dataset, spec.data, spec.sids, data_dir)
 
 
-def _metadata(spec: RunSpec, prepared: Prepared) -> dict:
-    """Provenance stored beside each checkpoint: what `grbench eval` checks and reports."""
-    return {**prepared.hashes, "dataset": spec.dataset, "model_size": spec.model_size,
-            "data": spec.data, "sids": spec.sids}
+def train_stage(method, method_config, model, prepared: Prepared, stage: str, config: TrainConfig, out_dir: Path,
+                *, metadata: dict, fraction: float = 1.0, tokenizer: SidTokenizer | None = None,
+                reference_model=None, resume: bool = True) -> TrainResult:
+    """Train ``method`` on the examples of ``stage`` (``Prepared.examples`` with ``config.max_candidates``)."""
+    tokenizer = tokenizer or prepared.tokenizer
+    examples = prepared.examples(stage, config.max_candidates, fraction, tokenizer)
+    log.info("%s: %d %s examples from %s", method.name, len(examples), stage, prepared.dataset.name)
+    return train(method=method, method_config=method_config, model=model, tokenizer=tokenizer, examples=examples,
+                 config=config, out_dir=out_dir, reference_model=reference_model, resume=resume, metadata=metadata)
 
 
 def _train_config(settings: dict, seed: int, steps_scale: float = 1.0) -> TrainConfig:
@@ -77,26 +116,23 @@ def _train_config(settings: dict, seed: int, steps_scale: float = 1.0) -> TrainC
     return from_dict(TrainConfig, {**settings, "seed": seed})
 
 
+def sft_key(spec: RunSpec, prepared: Prepared) -> str:
+    """The cache key of the SFT checkpoint ``spec`` starts from: its resolved SFT settings and the split and
+    catalog hashes. Derived from the spec wherever it is needed, never read back from a directory name."""
+    return hash_json({**spec.sft_config(), **prepared.hashes})
+
+
 def sft_checkpoint(spec: RunSpec, prepared: Prepared) -> Path:
     """Train (or reuse) the SFT checkpoint every method of ``spec.seed`` starts from."""
-    key = hash_json({**spec.sft_config(), **prepared.hashes})
+    key = sft_key(spec, prepared)
     out = cache_root() / "checkpoints" / "sft" / key
     model_config = from_dict(ModelConfig, spec.model)
     model = build_model(model_config, prepared.tokenizer, seed=spec.seed)
-    examples = build_examples(prepared.dataset.train, prepared.catalog, prepared.tokenizer, stage="sft")
     method = get_method("sft")
     # Trained once even by concurrent suites: the second waits here, then train() finds it finished.
     with key_lock(cache_root(), f"sft-{key}"):
-        result = train(
-            method=method,
-            method_config=method.config_cls(),
-            model=model,
-            tokenizer=prepared.tokenizer,
-            examples=examples,
-            config=_train_config(spec.sft, spec.seed),
-            out_dir=out,
-            metadata=_metadata(spec, prepared),
-        )
+        result = train_stage(method, method.config_cls(), model, prepared, "sft", _train_config(spec.sft, spec.seed),
+                             out, metadata=prepared.metadata(spec.model_size))
     return result.checkpoint_dir
 
 
@@ -108,21 +144,37 @@ def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
     seeded preference order and scales the steps with it (one fixed number of passes over the data).
     """
     method = get_method(spec.method)
-    frame = prepared.dataset.preference
-    n = max(1, round(len(frame) * spec.preference_fraction))
-    examples = build_examples(frame.iloc[:n], prepared.catalog, prepared.tokenizer, stage="preference")
-    key = hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_dir.parent.name})
+    key = hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_key(spec, prepared)})
     out = cache_root() / "checkpoints" / "runs" / key
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
     with key_lock(cache_root(), f"method-{key}"):
-        return train(
-            method=method,
-            method_config=from_dict(method.config_cls, spec.method_config),
-            model=load_checkpoint(sft_dir),
-            tokenizer=prepared.tokenizer,
-            examples=examples,
-            config=_train_config(spec.preference, spec.seed, spec.preference_fraction),
-            out_dir=out,
+        return train_stage(
+            method, from_dict(method.config_cls, spec.method_config), load_checkpoint(sft_dir), prepared,
+            "preference", _train_config(spec.preference, spec.seed, spec.preference_fraction), out,
+            metadata=prepared.metadata(spec.model_size), fraction=spec.preference_fraction,
             reference_model=reference,
-            metadata=_metadata(spec, prepared),
         )
+
+
+@dataclasses.dataclass
+class Evaluation:
+    frame: pd.DataFrame  # the evaluated queries (``select_queries`` of the split)
+    rankings: Rankings
+    per_query: dict  # metric name -> (Q,) array
+
+
+def evaluate(checkpoint_dir: Path, prepared: Prepared, config: EvalConfig, *, split: str = "test",
+             tokenizer: SidTokenizer | None = None) -> Evaluation:
+    """Beam-search a checkpoint over the first ``config.max_queries`` queries of ``split`` and score them."""
+    frame = select_queries(getattr(prepared.dataset, split), config.max_queries)
+    rankings = rank_queries(load_checkpoint(checkpoint_dir), tokenizer or prepared.tokenizer, prepared.catalog,
+                            frame, config)
+    return Evaluation(frame, rankings, score_frame(rankings, frame, prepared.catalog, config))
+
+
+def record(out: Path, run: RunRecord, evaluation: Evaluation, *, rankings: bool = True,
+           overwrite: bool = False) -> Path:
+    """File an evaluated run (run.json, per_query.parquet and, with ``rankings``, rankings.parquet)."""
+    stored = evaluation.rankings.to_frame() if rankings else None
+    return write_run(out, run, evaluation.frame["query_id"].to_numpy(), evaluation.per_query, stored,
+                     overwrite=overwrite)

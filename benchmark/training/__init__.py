@@ -7,14 +7,55 @@
     distributed.py  torch.distributed ranks, shards and gradient all-reduce
     checkpoint.py   atomic save_pretrained checkpoints, resume state, provenance metadata
     config.py       ``TrainConfig``
+
+Names load lazily (PEP 562): ``TrainConfig`` (config.py) needs no torch, so validating a profile does not
+import the trainer; the other names import their module, and with it torch, on first use.
 """
 
-from benchmark.training.batching import TrainBatch, batch_indices, collate, epoch_order, forward_candidates
-from benchmark.training.checkpoint import check_metadata, load_checkpoint, read_metadata, resolve_model_dir
-from benchmark.training.config import TrainConfig
-from benchmark.training.examples import Example, build_examples, examples_fingerprint
-from benchmark.training.schedule import build_scheduler, lr_multiplier
-from benchmark.training.trainer import TrainResult, train
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from benchmark.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from benchmark.training.batching import (
+        TrainBatch,
+        batch_indices,
+        collate,
+        epoch_order,
+        forward_candidates,
+    )
+    from benchmark.training.checkpoint import (
+        check_metadata,
+        load_checkpoint,
+        read_metadata,
+        resolve_model_dir,
+    )
+    from benchmark.training.config import TrainConfig
+    from benchmark.training.examples import Example, build_examples, examples_fingerprint
+    from benchmark.training.schedule import build_scheduler, lr_multiplier
+    from benchmark.training.trainer import TrainResult, train
+
+_MODULE_OF = {
+    "TrainBatch": "batching",
+    "batch_indices": "batching",
+    "collate": "batching",
+    "epoch_order": "batching",
+    "forward_candidates": "batching",
+    "check_metadata": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "read_metadata": "checkpoint",
+    "resolve_model_dir": "checkpoint",
+    "TrainConfig": "config",
+    "Example": "examples",
+    "build_examples": "examples",
+    "examples_fingerprint": "examples",
+    "build_scheduler": "schedule",
+    "lr_multiplier": "schedule",
+    "TrainResult": "trainer",
+    "train": "trainer",
+}
 
 __all__ = [
     "Example",
@@ -35,3 +76,6 @@ __all__ = [
     "resolve_model_dir",
     "train",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _MODULE_OF)

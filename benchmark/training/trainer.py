@@ -77,6 +77,21 @@ class _Progress:
     rows: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What every helper of one ``train`` call shares: the method and its settings, the run's identity (hashed
+    into ``key``: a checkpoint of another run is never resumed), where it writes and which rank this is."""
+
+    method: Any  # benchmark.methods.Method
+    method_config: Any
+    config: TrainConfig
+    identity: dict[str, Any]  # method, method config, train config, examples fingerprint
+    key: str  # hash_json(identity)
+    out_dir: Path
+    metadata: dict[str, Any]  # provenance for every checkpoint's grbench.json
+    ctx: distributed.DistContext
+
+
 def train(
     method: Any,
     method_config: Any,
@@ -106,18 +121,18 @@ def train(
     out_dir = Path(out_dir)
     ctx = distributed.context()
     examples = [ex.capped(config.max_candidates) for ex in examples]
-    _validate(method, examples, reference_model, config, ctx)
-    run = {
+    _validate(method, examples, reference_model=reference_model, config=config, ctx=ctx)
+    identity = {
         "method": method.name,
         "method_config": to_dict(method_config),
         "train_config": to_dict(config),
         "examples": examples_fingerprint(examples),
         "n_examples": len(examples),
     }
-    run_key = hash_json(run)
-    metadata = dict(metadata or {})
+    run = _Run(method=method, method_config=method_config, config=config, identity=identity,
+               key=hash_json(identity), out_dir=out_dir, metadata=dict(metadata or {}), ctx=ctx)
 
-    finished = _finished_result(out_dir, run_key) if resume else None
+    finished = _finished_result(out_dir, run.key) if resume else None
     if finished is not None:
         log.info("%s: already trained (%s), nothing to do", out_dir, finished.checkpoint_dir)
         return finished
@@ -142,7 +157,8 @@ def train(
 
     latest = ckpt.latest_checkpoint(out_dir) if resume else None
     if latest is not None:
-        state = _restore(latest, run_key, model, optimizer, scheduler, state, progress, ctx)
+        state = _restore(run, latest, model=model, optimizer=optimizer, scheduler=scheduler, state=state,
+                         progress=progress)
         log.info("resuming %s from %s (step %d)", method.name, latest, progress.step)
     else:
         distributed.broadcast_parameters([p for p in model.parameters()])
@@ -158,8 +174,8 @@ def train(
             step = progress.step + 1  # 1-based number of the update being computed
             lr = optimizer.param_groups[0]["lr"]
             loss, tokens, flops, diagnostics = _accumulate(
-                method, method_config, state, model, reference_model, examples, config, ctx, device, autocast,
-                progress.step, tokenizer.pad_id,
+                run, state=state, model=model, reference_model=reference_model, examples=examples,
+                device=device, autocast=autocast, step_index=progress.step, pad_id=tokenizer.pad_id,
             )
             distributed.all_reduce_gradients(params)
             max_norm = config.max_grad_norm if config.max_grad_norm > 0 else math.inf
@@ -198,26 +214,26 @@ def train(
                          " ".join(f"{k}={v:.4g}" for k, v in diagnostics.items()))
             if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
                 progress.wall_seconds = wall_before + time.perf_counter() - session_start
-                _save(out_dir, run, run_key, model, tokenizer, optimizer, scheduler, state, progress, metadata,
-                      method, config, ctx)
+                _save(run, model=model, tokenizer=tokenizer, optimizer=optimizer, scheduler=scheduler, state=state,
+                      progress=progress)
                 faults.reached("checkpoint")
     finally:
         bar.close()
 
     progress.wall_seconds = wall_before + time.perf_counter() - session_start
-    return _finish(out_dir, run, run_key, model, tokenizer, progress, metadata, method, config, ctx, resumed_from)
+    return _finish(run, model=model, tokenizer=tokenizer, progress=progress, resumed_from=resumed_from)
 
 
 # ------------------------------------------------------------------------------------------------ one step
 def _accumulate(
-    method: Any, method_config: Any, state: Any, model: torch.nn.Module, reference_model: torch.nn.Module | None,
-    examples: Sequence[Example], config: TrainConfig, ctx: distributed.DistContext, device: torch.device,
-    autocast: Any, step_index: int, pad_id: int,
+    run: _Run, *, state: Any, model: torch.nn.Module, reference_model: torch.nn.Module | None,
+    examples: Sequence[Example], device: torch.device, autocast: Any, step_index: int, pad_id: int,
 ) -> tuple[float, int, float, dict[str, float]]:
     """Forward + backward of this rank's share of step ``step_index`` (0-based); gradients accumulate.
 
     Returns the global-batch mean loss, token count, FLOPs and example-weighted mean diagnostics.
     """
+    method, method_config, config, ctx = run.method, run.method_config, run.config, run.ctx
     indices = batch_indices(step_index, config.batch_size, len(examples), config.seed)
     mine = distributed.shard(indices, ctx.rank, ctx.world_size)
     loss_sum = torch.zeros((), dtype=torch.float64)
@@ -265,7 +281,7 @@ def _batch_flops(model: torch.nn.Module, reference_model: torch.nn.Module | None
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _validate(method: Any, examples: Sequence[Example], reference_model: Any, config: TrainConfig,
+def _validate(method: Any, examples: Sequence[Example], *, reference_model: Any, config: TrainConfig,
               ctx: distributed.DistContext) -> None:
     if not examples:
         raise ConfigError(f"Method {method.name!r}: there are no training examples.")
@@ -334,33 +350,31 @@ def _method_state_dict(state: Any) -> Any:
     return state.state_dict() if hasattr(state, "state_dict") else state
 
 
-def _save(out_dir: Path, run: dict[str, Any], run_key: str, model: torch.nn.Module, tokenizer: Any,
-          optimizer: torch.optim.Optimizer, scheduler: Any, state: Any, progress: _Progress,
-          metadata: dict[str, Any], method: Any, config: TrainConfig, ctx: distributed.DistContext) -> None:
+def _save(run: _Run, *, model: torch.nn.Module, tokenizer: Any, optimizer: torch.optim.Optimizer,
+          scheduler: Any, state: Any, progress: _Progress) -> None:
     """Write an intermediate checkpoint (rank 0), keep the newest ``keep_checkpoints``, sync ranks."""
     rng = distributed.all_gather_objects(_rng_state())  # every rank's, so dropout resumes per rank
-    if ctx.is_main:
+    if run.ctx.is_main:
         trainer_state = {
-            "run_key": run_key,
+            "run_key": run.key,
             "progress": dataclasses.asdict(progress),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "rng": rng,
             "method_state": _method_state_dict(state),
         }
-        path = ckpt.checkpoint_path(out_dir, progress.step)
-        ckpt.save_model_dir(path, model, tokenizer, _meta(metadata, run, run_key, method, config, progress),
-                            trainer_state)
-        ckpt.prune_checkpoints(out_dir, config.keep_checkpoints)
-        _write_curve(out_dir, progress.rows)
+        path = ckpt.checkpoint_path(run.out_dir, progress.step)
+        ckpt.save_model_dir(path, model, tokenizer, _meta(run, progress), trainer_state)
+        ckpt.prune_checkpoints(run.out_dir, run.config.keep_checkpoints)
+        _write_curve(run.out_dir, progress.rows)
         log.info("checkpoint %s", path)
     distributed.barrier()
 
 
-def _restore(path: Path, run_key: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-             state: Any, progress: _Progress, ctx: distributed.DistContext) -> Any:
+def _restore(run: _Run, path: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+             state: Any, progress: _Progress) -> Any:
     saved = ckpt.load_trainer_state(path)
-    if saved.get("run_key") != run_key:
+    if saved.get("run_key") != run.key:
         raise ArtifactMismatchError(
             f"{path} belongs to another run (method, method config, train config or examples differ). "
             f"Train into a fresh output directory, or pass resume=False (grbench train --no-resume) to discard it."
@@ -371,7 +385,7 @@ def _restore(path: Path, run_key: str, model: torch.nn.Module, optimizer: torch.
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     rng = saved["rng"]
-    _set_rng_state(rng[ctx.rank] if ctx.rank < len(rng) else rng[0])
+    _set_rng_state(rng[run.ctx.rank] if run.ctx.rank < len(rng) else rng[0])
     for key, value in saved["progress"].items():
         setattr(progress, key, value)
     method_state = saved["method_state"]
@@ -381,11 +395,10 @@ def _restore(path: Path, run_key: str, model: torch.nn.Module, optimizer: torch.
     return method_state
 
 
-def _meta(metadata: dict[str, Any], run: dict[str, Any], run_key: str, method: Any, config: TrainConfig,
-          progress: _Progress) -> dict[str, Any]:
+def _meta(run: _Run, progress: _Progress) -> dict[str, Any]:
     return {
-        **metadata,
-        "training": {**run, "run_key": run_key, "step": progress.step, "method": method.name,
+        **run.metadata,
+        "training": {**run.identity, "run_key": run.key, "step": progress.step, "method": run.method.name,
                      "examples_seen": progress.examples_seen, "tokens": progress.tokens},
     }
 
@@ -400,10 +413,10 @@ def _write_curve(out_dir: Path, rows: list[dict[str, float]]) -> Path:
     return atomic_write_text(out_dir / ckpt.CURVE_FILE, buffer.getvalue())
 
 
-def _finish(out_dir: Path, run: dict[str, Any], run_key: str, model: torch.nn.Module, tokenizer: Any,
-            progress: _Progress, metadata: dict[str, Any], method: Any, config: TrainConfig,
-            ctx: distributed.DistContext, resumed_from: int) -> TrainResult:
+def _finish(run: _Run, *, model: torch.nn.Module, tokenizer: Any, progress: _Progress,
+            resumed_from: int) -> TrainResult:
     """Final model, loss curve, then the summary (its presence marks the run finished); drop intermediates."""
+    out_dir, ctx = run.out_dir, run.ctx
     final_loss = float(progress.rows[-1]["loss"]) if progress.rows else float("nan")
     result = TrainResult(
         checkpoint_dir=out_dir / ckpt.FINAL_DIR,
@@ -418,13 +431,12 @@ def _finish(out_dir: Path, run: dict[str, Any], run_key: str, model: torch.nn.Mo
         resumed_from=resumed_from,
     )
     if ctx.is_main:
-        ckpt.save_model_dir(result.checkpoint_dir, model, tokenizer,
-                            _meta(metadata, run, run_key, method, config, progress))
+        ckpt.save_model_dir(result.checkpoint_dir, model, tokenizer, _meta(run, progress))
         _write_curve(out_dir, progress.rows)
         summary = {
-            "run_key": run_key,
-            **run,
-            "metadata": metadata,
+            "run_key": run.key,
+            **run.identity,
+            "metadata": run.metadata,
             "steps": result.steps,
             "examples_seen": result.examples_seen,
             "tokens": result.tokens,

@@ -107,3 +107,66 @@ def test_overrides_and_bad_profiles() -> None:
         load_profile("smoke", ["experiments=[tabel1]"])
     with pytest.raises(ConfigError, match="Unknown configuration key 'fig2.fraction'"):
         load_profile("smoke", ["fig2.fraction=[0.5]"])
+
+
+def _dpo_spec(**method_config: float):
+    return next(s for s in expand(load_profile("quick", [f"methods.dpo={method_config}"]), only=("table1",))
+                if s.method == "dpo")
+
+
+def test_the_key_hashes_resolved_values_not_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value written out equal to its default is the same run; a changed code default is a new run."""
+    from baselines.dpo import DpoConfig
+
+    omitted, written = _dpo_spec(), _dpo_spec(beta=0.1)
+    assert omitted.method_config == {} and written.method_config == {"beta": 0.1}
+    assert omitted.compute_config()["method_config"] == {"beta": 0.1}
+    assert omitted.compute_key == written.compute_key and omitted.run_id == written.run_id
+    assert _dpo_spec(beta=0.2).compute_key != omitted.compute_key
+
+    # keys are computed when asked for: take the ones of today's defaults before the default is bumped
+    before = {s.method: (s.compute_key, s.sft_config()) for s in expand(load_profile("quick"), only=("table1",))}
+    monkeypatch.setattr(DpoConfig.__init__, "__defaults__", (0.2,))  # a bumped code default
+    after = {s.method: s for s in expand(load_profile("quick"), only=("table1",))}
+    assert after["dpo"].compute_config()["method_config"] == {"beta": 0.2}
+    assert after["dpo"].compute_key != before["dpo"][0]  # the old DPO result is not reused ...
+    assert after["dpo"].compute_key == _dpo_spec(beta=0.2).compute_key
+    assert written.compute_key == before["dpo"][0]  # ... while beta: 0.1 written out keeps its run
+    for name in set(before) - {"dpo"}:  # ... and no other method's run (or the shared SFT) changes
+        assert (after[name].compute_key, after[name].sft_config()) == before[name]
+
+
+def test_the_resolved_config_is_plain_json_with_floats_as_floats() -> None:
+    import json
+
+    config = _dpo_spec(beta=1).compute_config()  # an int where the field is a float
+    assert config["method_config"] == {"beta": 1.0} and isinstance(config["method_config"]["beta"], float)
+    assert config == json.loads(json.dumps(config))  # tuples became lists
+    assert config["eval"]["item_ks"] == [10, 100, 500] and config["sft"]["seed"] == config["seed"]
+
+
+def test_run_json_stores_the_resolved_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """execute_run files the resolved configuration (DPO's beta included) under the key that hashes it."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from benchmark.artifacts import hash_json
+    from benchmark.results import load_run, write_run
+    from benchmark.suite import runner
+
+    spec = _dpo_spec()
+    hashes = {"split_hash": "s" * 16, "test_hash": "t" * 16, "catalog_hash": "c" * 16}
+    trained = SimpleNamespace(checkpoint_dir=Path("ckpt"), steps=60, examples_seen=1920, tokens=1, flops=1.0,
+                              wall_seconds=1.0)
+    monkeypatch.setattr(runner, "prepare", lambda spec, data_dir: SimpleNamespace(hashes=hashes))
+    monkeypatch.setattr(runner, "sft_checkpoint", lambda spec, prepared: Path("sft") / "x")
+    monkeypatch.setattr(runner, "method_checkpoint", lambda spec, prepared, sft_dir: trained)
+    monkeypatch.setattr(runner, "evaluate", lambda *a, **k: SimpleNamespace(rankings=SimpleNamespace(seconds=1.0)))
+    monkeypatch.setattr(runner, "record_run", lambda out, record, evaluation, rankings: write_run(
+        out, record, [0, 1], {"halluc": [0.0, 1.0]}))
+    stored = load_run(runner.execute_run(spec, tmp_path, None, "quick")).result
+    assert stored.config["method_config"] == {"beta": 0.1}
+    assert stored.config["preference"]["lr"] == 0.0002 and stored.config["eval"]["beam_width"] == 128
+    assert stored.config == spec.compute_config() and stored.compute_key == hash_json(stored.config)
+    # the SFT key comes from the spec, not from the checkpoint's directory name
+    assert stored.hashes.sft_checkpoint_hash == hash_json({**spec.sft_config(), **hashes}) != "x"

@@ -85,3 +85,63 @@ def test_a_reference_method_without_init_and_bad_settings_are_errors(cache, tmp_
     assert code == 2 and "Did you mean 'dpo'" in capsys.readouterr().err
     code = main(["train", *DATA, *cache, "--method", "dpo", "--out", str(tmp_path), "--set", "method.betta=1"])
     assert code == 2 and "Did you mean 'beta'" in capsys.readouterr().err
+
+
+class _Stop(Exception):
+    """Raised by the spy in place of training: only what would be trained is compared."""
+
+
+def test_train_command_trains_on_the_suites_examples_and_tokenizer(cache, tmp_path, monkeypatch):
+    """One pipeline: the same settings give `grbench train` and the suite's preference stage the same examples
+    (max_candidates above the builder's default of 16 included), tokenizer metadata and checkpoint provenance."""
+    from benchmark.suite import stages
+    from benchmark.suite.matrix import spec_for
+    from benchmark.suite.profiles import load_profile
+    from benchmark.training import examples_fingerprint
+
+    seen = []
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        raise _Stop
+
+    monkeypatch.setattr(stages, "train", spy)
+    wide = ["--set", "data.clicks.exposure_k=24", "--set", "max_candidates=20"]  # impressions of up to 24 candidates
+    with pytest.raises(_Stop):
+        main(["train", *DATA, *cache, *wide, "--method", "sft", "--stage", "preference", "--out", str(tmp_path / "c"),
+              "--size", "xs", "--seed", "3"])
+    profile = load_profile("smoke", ["sids.encoder=cooccurrence", "data.synthetic.n_items=200",
+                                     "data.synthetic.n_users=120", "data.clicks.exposure_k=24",
+                                     "preference.max_candidates=20"])
+    spec = spec_for(profile, "table1", "sft", 3)
+    monkeypatch.setattr(stages, "load_checkpoint", lambda path: None)
+    with pytest.raises(_Stop):
+        stages.method_checkpoint(spec, stages.prepare(spec, None), tmp_path / "sft" / "model")
+    command, suite = seen
+    assert max(len(ex.candidate_ids) for ex in command["examples"]) == 20
+    assert examples_fingerprint(command["examples"]) == examples_fingerprint(suite["examples"])
+    assert command["tokenizer"].metadata == suite["tokenizer"].metadata != {}
+    assert {k: v for k, v in command["metadata"].items() if k not in ("stage", "init")} == suite["metadata"]
+
+
+def test_eval_of_a_command_checkpoint_is_the_suites_evaluate_stage(sft_run, cache, tmp_path):
+    """`grbench eval` runs the suite's prepare -> evaluate -> record stages: the same per-query metrics as
+    ``stages.evaluate`` with the suite's tokenizer, and the model size the checkpoint now records."""
+    from benchmark.evaluation import EvalConfig
+    from benchmark.results import load_run
+    from benchmark.suite.stages import evaluate, prepare_data
+
+    code = main(["eval", str(sft_run), *DATA, *cache, "--beam-width", "4", "--max-queries", "6",
+                 "--results", str(tmp_path)])
+    assert code == 0
+    (run_dir,) = (tmp_path / "eval" / "runs").iterdir()
+    run = load_run(run_dir)
+    assert run.result.model_size == "xs" and run.result.method == "sft"
+    prepared = prepare_data("synthetic", {"synthetic": {"n_items": 200, "n_users": 120}},
+                            {"encoder": "cooccurrence"}, None)
+    suite = evaluate(sft_run / "model", prepared, EvalConfig(beam_width=4, max_queries=6))
+    stored = run.per_query().set_index("query_id")  # stored in query id order
+    ids = suite.frame["query_id"].to_numpy()
+    assert sorted(stored.index) == sorted(ids)
+    for name, values in suite.per_query.items():
+        assert stored.loc[ids, name].to_numpy() == pytest.approx(values)
