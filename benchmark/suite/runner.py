@@ -21,8 +21,6 @@ from tqdm.auto import tqdm
 
 from benchmark import faults
 from benchmark.artifacts import cache_root, ensure_writable_dir, sweep_stale_temporaries
-from benchmark.config import from_dict
-from benchmark.evaluation import EvalConfig
 from benchmark.locks import acquire, lock_path, release, remove_stale_locks, try_acquire
 from benchmark.results import (
     REFERENCE_EXPERIMENTS,
@@ -33,7 +31,7 @@ from benchmark.results import (
     provenance,
     run_dirs_in,
 )
-from benchmark.suite.matrix import RunSpec, expand, shard
+from benchmark.suite.matrix import RunSpec, expand, resolve, shard
 from benchmark.suite.profiles import Profile
 from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, sft_key
 from benchmark.suite.stages import record as record_run
@@ -151,8 +149,7 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
     prepared = prepare(spec, data_dir)
     sft_dir = sft_checkpoint(spec, prepared)
     trained = method_checkpoint(spec, prepared, sft_dir)
-    eval_config = from_dict(EvalConfig, spec.eval)
-    evaluation = evaluate(trained.checkpoint_dir, prepared, eval_config)
+    evaluation = evaluate(trained.checkpoint_dir, prepared, resolve(spec).eval)
     config = spec.compute_config()
     record = RunRecord(
         run_id=spec.run_id,

@@ -27,10 +27,10 @@ from benchmark.evaluation import EvalConfig, select_queries
 from benchmark.inference import Rankings, rank_queries, score_frame
 from benchmark.locks import key_lock
 from benchmark.methods import get_method
-from benchmark.model import ModelConfig, SidTokenizer, build_model
+from benchmark.model import SidTokenizer, build_model
 from benchmark.results import RunRecord, write_run
 from benchmark.sids import SidConfig, build_sids
-from benchmark.suite.matrix import RunSpec
+from benchmark.suite.matrix import RunSpec, resolve
 from benchmark.training import TrainConfig, TrainResult, build_examples, load_checkpoint, train
 
 log = logging.getLogger(__name__)
@@ -109,13 +109,6 @@ def train_stage(method, method_config, model, prepared: Prepared, stage: str, co
                  config=config, out_dir=out_dir, reference_model=reference_model, resume=resume, metadata=metadata)
 
 
-def _train_config(settings: dict, seed: int, steps_scale: float = 1.0) -> TrainConfig:
-    settings = dict(settings)
-    if steps_scale != 1.0:
-        settings["steps"] = max(1, round(settings["steps"] * steps_scale))
-    return from_dict(TrainConfig, {**settings, "seed": seed})
-
-
 def sft_key(spec: RunSpec, prepared: Prepared) -> str:
     """The cache key of the SFT checkpoint ``spec`` starts from: its resolved SFT settings and the split and
     catalog hashes. Derived from the spec wherever it is needed, never read back from a directory name."""
@@ -126,13 +119,13 @@ def sft_checkpoint(spec: RunSpec, prepared: Prepared) -> Path:
     """Train (or reuse) the SFT checkpoint every method of ``spec.seed`` starts from."""
     key = sft_key(spec, prepared)
     out = cache_root() / "checkpoints" / "sft" / key
-    model_config = from_dict(ModelConfig, spec.model)
-    model = build_model(model_config, prepared.tokenizer, seed=spec.seed)
+    resolved = resolve(spec)  # the configs the run key hashes: what is hashed is what is trained
+    model = build_model(resolved.model, prepared.tokenizer, seed=spec.seed)
     method = get_method("sft")
     # Trained once even by concurrent suites: the second waits here, then train() finds it finished.
     with key_lock(cache_root(), f"sft-{key}"):
-        result = train_stage(method, method.config_cls(), model, prepared, "sft", _train_config(spec.sft, spec.seed),
-                             out, metadata=prepared.metadata(spec.model_size))
+        result = train_stage(method, method.config_cls(), model, prepared, "sft", resolved.sft, out,
+                             metadata=prepared.metadata(spec.model_size))
     return result.checkpoint_dir
 
 
@@ -144,13 +137,13 @@ def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
     seeded preference order and scales the steps with it (one fixed number of passes over the data).
     """
     method = get_method(spec.method)
+    resolved = resolve(spec)  # preference steps already scaled by the fraction
     key = hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_key(spec, prepared)})
     out = cache_root() / "checkpoints" / "runs" / key
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
     with key_lock(cache_root(), f"method-{key}"):
         return train_stage(
-            method, from_dict(method.config_cls, spec.method_config), load_checkpoint(sft_dir), prepared,
-            "preference", _train_config(spec.preference, spec.seed, spec.preference_fraction), out,
+            method, resolved.method, load_checkpoint(sft_dir), prepared, "preference", resolved.preference, out,
             metadata=prepared.metadata(spec.model_size), fraction=spec.preference_fraction,
             reference_model=reference,
         )
