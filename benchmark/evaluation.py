@@ -11,6 +11,10 @@ leaderboard validator can score submitted rankings with exactly this code.
   ``item_mrr``.
 - ``halluc``: share of all returned beams (duplicates included) whose SID is None or maps to no item;
   ``halluc@1``: the same for the rank-1 beam.
+- Ordered item (protocol 2, only when ``targets`` are given): the held-out ordered item in the item ranking
+  (``target_hit@k``, ``target_ndcg@k`` graded with the other relevant items, ``target_mrr``) and its SID in
+  the SID ranking (``target_sid_hit@k``, ``target_sid_mrr``). The relevant-set metrics above are then the
+  secondary, category-level columns; their values do not depend on the targets.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from benchmark.config import check_int_list, check_number
 from benchmark.errors import BenchmarkError, ConfigError
-from benchmark.metrics import hit_ranks
+from benchmark.metrics import check_targets, hit_ranks, target_hit_ranks
 from benchmark.metrics.registry import EvalInputs, compute_metric, evaluated_names
 
 logger = logging.getLogger(__name__)
@@ -78,10 +82,11 @@ class EvalConfig:
             check_number("EvalConfig", "max_queries", self.max_queries, low=1, integer=True)
         check_number("EvalConfig", "batch_size", self.batch_size, low=1, integer=True)
 
-    def metric_names(self) -> list[str]:
+    def metric_names(self, targets: bool = True) -> list[str]:
         """The keys of ``score_rankings``' result, in its order: every registered metric with a kernel, in
-        report order, the recall/hit stems at ``item_ks`` / ``sid_ks`` (``benchmark.metrics.registry``)."""
-        return evaluated_names({"item": self.item_ks, "sid": self.sid_ks})
+        report order, the cutoff stems at ``item_ks`` / ``sid_ks`` (``benchmark.metrics.registry``).
+        ``targets=False``: the result without targets, i.e. without the ordered-item metrics."""
+        return evaluated_names({"item": self.item_ks, "sid": self.sid_ks}, with_targets=targets)
 
 
 def _normalise_sid(sid: Any) -> Sid | None:
@@ -142,6 +147,7 @@ def score_rankings(
     relevant_items: Sequence[Iterable[int]],
     catalog: SidLookup,
     config: EvalConfig = EvalConfig(),
+    targets: Sequence[int] | np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-query metrics of decoded beams.
 
@@ -151,11 +157,14 @@ def score_rankings(
         relevant_items: Q non-empty sets of relevant item ids (clean ground truth).
         catalog: anything with ``items_for(sid) -> list[int]`` and ``sid_of(item) -> tuple[int, ...]``.
         config: cutoffs and beam width.
+        targets: (Q,) int item ids, the ordered item of each query (protocol 2), each one of its query's
+            relevant items; None scores the relevant set only (protocol 1).
 
     Returns:
-        {metric name: (Q,) float64}, names in ``config.metric_names()`` order: ``halluc``, ``halluc@1``,
-        ``item_recall@k``, ``item_hit@k``, ``item_mrr``, ``sid_recall@k``, ``sid_hit@k``, ``sid_mrr``, then any
-        other registered metric with a kernel.
+        {metric name: (Q,) float64}, names in ``config.metric_names(targets=targets is not None)`` order:
+        ``halluc@1``, ``halluc``, (with targets) ``target_hit@k``, ``target_ndcg@k``, ``target_mrr``,
+        ``target_sid_hit@k``, ``target_sid_mrr``, then ``item_recall@k``, ``item_hit@k``, ``item_mrr``,
+        ``sid_recall@k``, ``sid_hit@k``, ``sid_mrr``, then any other registered metric with a kernel.
     """
     if len(beam_sids) != len(relevant_items):
         raise BenchmarkError(
@@ -200,8 +209,15 @@ def score_rankings(
     # one pass per level computes the first-occurrence ranks; every cutoff is derived from them
     item_hits = hit_ranks(item_rankings, relevant_sets, owner="score_rankings (item level)")
     sid_hits = hit_ranks(sid_rankings, relevant_sids, owner="score_rankings (SID level)")
-    inputs = EvalInputs(beam_valid=beam_valid, item_hits=item_hits, sid_hits=sid_hits)
-    out = {name: compute_metric(name, inputs) for name in config.metric_names()}
+    item_target = sid_target = None
+    if targets is not None:
+        target_items = check_targets("score_rankings", targets, relevant_sets).tolist()
+        item_target = target_hit_ranks(item_rankings, target_items, owner="score_rankings (target, item level)")
+        target_sids = [_normalise_sid(catalog.sid_of(item)) for item in target_items]
+        sid_target = target_hit_ranks(sid_rankings, target_sids, owner="score_rankings (target, SID level)")
+    inputs = EvalInputs(beam_valid=beam_valid, item_hits=item_hits, sid_hits=sid_hits,
+                        item_target=item_target, sid_target=sid_target)
+    out = {name: compute_metric(name, inputs) for name in config.metric_names(targets=targets is not None)}
     logger.debug("scored %d queries (%d distinct SIDs looked up)", len(beam_sids), len(cache.memo))
     return out
 

@@ -64,5 +64,8 @@ def rank_queries(model, tokenizer, catalog, frame: pd.DataFrame, config: EvalCon
 
 
 def score_frame(rankings: Rankings, frame: pd.DataFrame, catalog, config: EvalConfig) -> dict[str, np.ndarray]:
+    """Per-query metrics of ``rankings`` against the frame's relevant sets and, where the split has a "target"
+    column (the held-out ordered item, protocol 2), against its targets too."""
     relevant: Sequence[set[int]] = [set(map(int, r)) for r in frame["relevant"]]
-    return score_rankings(rankings.sids, relevant, catalog, config)
+    targets = frame["target"].to_numpy() if "target" in frame.columns else None
+    return score_rankings(rankings.sids, relevant, catalog, config, targets=targets)

@@ -88,16 +88,22 @@ def test_names_and_sweeps_are_checked_up_front(capsys, tmp_path, overrides, frag
 def test_valid_overrides_still_dry_run(capsys, tmp_path) -> None:
     code, out, err = _dry_run(capsys, tmp_path, "methods.raddpo.beta=2.0", "eval.beam_width=64", "seeds=[0, 1]")
     assert code == 0, err
-    assert len(out.splitlines()) == 16  # Table 1's eight methods, two seeds
+    assert len(out.splitlines()) == 24  # Table 1's eight methods and four untrained rows, two seeds
 
 
-def test_committed_run_ids_are_unchanged(capsys) -> None:
-    """Committed results are filed under their run id: validating a profile must not change what is hashed."""
-    for profile in ("quick", "full"):
-        committed = {p.name for p in (ROOT / "results" / profile / "runs").iterdir() if p.is_dir()}
-        assert main(["run", "--profile", profile, "--dry-run"]) == 0
-        planned = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()}
-        assert committed and committed <= planned, sorted(committed - planned)
+@pytest.mark.parametrize("directory, profile, protocol", [
+    ("quick", "quick", 2), ("full", "full", 2), ("quick-protocol1", "quick", 1), ("full-protocol1", "full", 1),
+])
+def test_committed_run_ids_are_unchanged(capsys, directory, profile, protocol) -> None:
+    """Committed results are filed under their run id: validating a profile must not change what is hashed,
+    and protocol-1 results keep the ids they were computed under (``--set data.protocol=1`` finds them)."""
+    runs = ROOT / "results" / directory / "runs"
+    if not runs.is_dir():
+        pytest.skip(f"no committed runs under results/{directory}")
+    committed = {p.name for p in runs.iterdir() if p.is_dir()}
+    assert main(["run", "--profile", profile, "--set", f"data.protocol={protocol}", "--dry-run"]) == 0
+    planned = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()}
+    assert committed and committed <= planned, sorted(committed - planned)
 
 
 @pytest.mark.parametrize("override, fragment", [

@@ -47,9 +47,9 @@ BEAMS = [
 RELEVANT = [{0, 5}, {3}, {0, 2, 3}, {0, 1}]
 
 EXPECTED = {
+    "halluc@1": [0.0, 1.0, 0.0, 0.0],
     # halluc: q0 (3,3) and None of 5 beams; q1 None of 3 beams
     "halluc": [2 / 5, 1 / 3, 0.0, 0.0],
-    "halluc@1": [0.0, 1.0, 0.0, 0.0],
     # item rankings: q0 [1, 0, 4, 5] ((3,3) gives nothing, the duplicate (0,0) is not re-expanded)
     #                q1 [6, 2]; q2 [2, 3, 1, 0]; q3 [1, 0]
     # relevant ranks: q0 {0: 2, 5: 4}; q1 none; q2 {2: 1, 3: 2, 0: 4}; q3 {1: 1, 0: 2}
@@ -75,19 +75,27 @@ EXPECTED = {
 
 def test_score_rankings_golden() -> None:
     scores = score_rankings(BEAMS, RELEVANT, TinyCatalog(), CONFIG)
-    assert list(scores) == list(EXPECTED) == CONFIG.metric_names()
+    assert list(scores) == list(EXPECTED) == CONFIG.metric_names(targets=False)
     for name, expected in EXPECTED.items():
         assert scores[name].shape == (4,) and scores[name].dtype == np.float64, name
         np.testing.assert_allclose(scores[name], expected, rtol=0, atol=1e-15, err_msg=name)
 
 
 def test_default_metric_names_are_the_contract() -> None:
-    assert EvalConfig().metric_names() == [
-        "halluc", "halluc@1",
+    assert EvalConfig().metric_names(targets=False) == [
+        "halluc@1", "halluc",
         "item_recall@10", "item_recall@100", "item_recall@500",
         "item_hit@10", "item_hit@100", "item_hit@500", "item_mrr",
         "sid_recall@8", "sid_recall@64", "sid_recall@128",
         "sid_hit@8", "sid_hit@64", "sid_hit@128", "sid_mrr",
+    ]  # fmt: skip
+    # with targets (protocol 2) the ordered-item families come between the validity and relevant-set columns
+    assert EvalConfig().metric_names() == [
+        "halluc@1", "halluc",
+        "target_hit@10", "target_hit@100", "target_hit@500",
+        "target_ndcg@10", "target_ndcg@100", "target_ndcg@500", "target_mrr",
+        "target_sid_hit@8", "target_sid_hit@64", "target_sid_hit@128", "target_sid_mrr",
+        *EvalConfig().metric_names(targets=False)[2:],
     ]  # fmt: skip
 
 

@@ -89,7 +89,7 @@ INSTALLED_CHECK = textwrap.dedent(
 def check_installed(source: Path, work: Path) -> dict:
     """Install ``source`` as a wheel under ``work`` and run the installed copy from outside any checkout."""
     target = build_and_install(source, work)
-    run_dir = next((REPO / "results" / "quick" / "runs").iterdir())
+    run_dir = next((REPO / "results" / "quick-protocol1" / "runs").iterdir())
     outside = work / "elsewhere"
     outside.mkdir()
     script = INSTALLED_CHECK.format(target=str(target), results=str(work / "results"), run_dir=str(run_dir),

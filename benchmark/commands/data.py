@@ -64,6 +64,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(func=_stats)
 
+    card = actions.add_parser(
+        "card", help="write the data card of a dataset (Markdown) under results/data/",
+        description="The data card of NAME under a profile's data, SID and evaluation settings: sizes, "
+                    "positives per query, pseudo-negative rate, overlap of the evaluated test rows with "
+                    "training (query, ordered item, pair), seen/unseen counts, the reachable ceiling of each "
+                    "target metric, the valid share of the SID code space and the non-learned baselines' "
+                    "scores (all, seen and unseen queries). Builds the split and SIDs when needed (minutes "
+                    "the first time, seconds from the cache).")
+    card.add_argument("name", metavar="NAME", help=f"dataset name, one of: {', '.join(list_datasets())}")
+    card.add_argument("--profile", default="quick",
+                      help="profile whose data/sids/eval settings and first seed are used (default quick)")
+    card.add_argument("--out", default="results/data", help="directory of <NAME>.md (default results/data)")
+    add_data_options(card)
+    card.set_defaults(func=_card)
+
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help=f"dataset name, one of: {', '.join(list_datasets())}")
@@ -134,4 +149,27 @@ def _stats(args: argparse.Namespace) -> int:
     else:
         _write(format_stats(built.stats))
         _write(f"split_hash         {built.split_hash}\ntest_hash          {built.test_hash}")
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark.artifacts import atomic_write_text
+    from benchmark.datacard import baseline_scores, render_card
+    from benchmark.suite.matrix import resolve, spec_for
+    from benchmark.suite.profiles import load_profile
+    from benchmark.suite.stages import prepare_data
+
+    get_spec(args.name)  # an unknown name fails before anything is built
+    profile = load_profile(args.profile)
+    spec = spec_for(profile, "table1", "sft", profile.seeds[0], dataset=args.name)
+    resolved = resolve(spec)
+    prepared = prepare_data(spec.dataset, spec.data, spec.sids, args.data_dir)
+    scores = baseline_scores(prepared.dataset, prepared.catalog, resolved.sids, resolved.eval)
+    text = render_card(prepared.dataset, prepared.catalog, scores, resolved.eval, profile.name)
+    out = Path(args.out) / f"{args.name}.md"
+    atomic_write_text(out, text)
+    _write(text)
+    _write(f"wrote {out}")
     return 0

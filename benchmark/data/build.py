@@ -19,13 +19,21 @@ from benchmark.data import cache
 from benchmark.data.canonical import ITEM_COLUMNS, CanonicalData
 from benchmark.data.clicks import simulate_clicks
 from benchmark.data.config import DataConfig
-from benchmark.data.dataset import BuiltDataset, content_hash, list_array, padded_list_array, table_to_frame
+from benchmark.data.dataset import (
+    SEEN_COLUMN,
+    BuiltDataset,
+    content_hash,
+    list_array,
+    padded_list_array,
+    table_to_frame,
+)
+from benchmark.data.holdout import hold_out_queries
 from benchmark.data.queries import KIND_NAMES, QueryTable, build_queries
 from benchmark.data.ranker import expose
 from benchmark.data.registry import get_spec
 from benchmark.data.resolve import resolve_files
 from benchmark.data.splits import Rows, SplitRows
-from benchmark.data.stats import impression_stats, positives_per_query
+from benchmark.data.stats import impression_stats, positives_per_query, seen_stats
 from benchmark.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -33,6 +41,7 @@ log = logging.getLogger(__name__)
 # One random stream per step (see module docstring).
 STREAM_TRAIN_QUERY, STREAM_VALID_QUERY, STREAM_TEST_QUERY = 1, 2, 3
 STREAM_RANKER, STREAM_CLICKS, STREAM_PREFERENCE, STREAM_VALID_ORDER, STREAM_TEST_ORDER = 4, 5, 6, 7, 8
+STREAM_HOLDOUT = 9  # protocol 2 query hold-out
 
 
 def build_dataset(name: str, config: DataConfig | None = None, data_dir: str | Path | None = None,
@@ -103,16 +112,31 @@ def _rng(config: DataConfig, stream: int) -> np.random.Generator:
 def assemble(name: str, data: CanonicalData, rows: SplitRows, config: DataConfig,
              progress: bool = False) -> tuple[dict[str, pa.Table], np.ndarray, dict[str, Any]]:
     """Queries, exposures and clicks for split rows: the Arrow tables of a built dataset, the training click
-    counts per item and the statistics (without build time)."""
+    counts per item and the statistics (without build time).
+
+    Under protocol 2 the held-out queries are drawn right after every row has its query, and the training rows
+    asking a held-out query are dropped before exposure: the ranker proxy's popularity (``ordered``) then counts
+    only the kept training rows, as a log without those queries would. Every other step draws from its own
+    stream exactly as under protocol 1, which runs none of this and so builds the tables it always built."""
     n_items = data.n_items
     for split, part in (("train", rows.train), ("valid", rows.valid), ("test", rows.test)):
         if len(part) == 0:
             raise DataError(f"{data.source}: the {split} split is empty (too few interactions per user).")
-    queries = build_queries(data.items, config.min_positives, config.max_query_words, config.max_term_items,
-                            config.seed)
-    q_train = queries.choose(rows.train.targets, _rng(config, STREAM_TRAIN_QUERY))
-    q_valid = queries.choose(rows.valid.targets, _rng(config, STREAM_VALID_QUERY))
-    q_test = queries.choose(rows.test.targets, _rng(config, STREAM_TEST_QUERY))
+    queries, (q_train, q_valid, q_test), held = choose_queries(data, rows, config)
+    texts = np.asarray(queries.texts, dtype=object)
+    # Query identity is its text (two query ids may share one): hold-out and seen flags compare text ids.
+    _, text_ids = np.unique(texts.astype(str), return_inverse=True)
+    text_ids = text_ids.astype(np.int64).reshape(-1)
+    n_train_before = len(rows.train)
+    if config.protocol == 2:
+        kept = np.flatnonzero(~np.isin(text_ids[q_train], text_ids[held]))
+        if len(kept) == 0:
+            raise DataError(f"{data.source}: every training row asks a held-out query "
+                            f"(unseen_query_share={config.unseen_query_share}); too few queries for protocol 2.")
+        rows = SplitRows(rows.train.take(kept), rows.valid, rows.test)
+        q_train = q_train[kept]
+    seen_text = np.zeros(int(text_ids.max()) + 1 if len(text_ids) else 0, dtype=bool)
+    seen_text[text_ids[q_train]] = True
 
     # The ranker knows what the log shows: how often each item was ordered in training.
     ordered = np.bincount(rows.train.targets, minlength=n_items)
@@ -120,7 +144,6 @@ def assemble(name: str, data: CanonicalData, rows: SplitRows, config: DataConfig
                       _rng(config, STREAM_RANKER), progress=progress)
     clicks = simulate_clicks(exposure.grades, config.clicks, _rng(config, STREAM_CLICKS))
     shown = exposure.items >= 0
-    texts = np.asarray(queries.texts, dtype=object)
 
     train = pa.table({
         "impression_id": pa.array(np.arange(len(rows.train), dtype=np.int64)),
@@ -136,8 +159,11 @@ def assemble(name: str, data: CanonicalData, rows: SplitRows, config: DataConfig
     has_pair = clicked.any(axis=1) & (shown & ~clicked).any(axis=1)
     candidates = np.flatnonzero(has_pair)
     preference = candidates[_rng(config, STREAM_PREFERENCE).permutation(len(candidates))]
-    valid = _eval_table(rows.valid, q_valid, queries, texts, _rng(config, STREAM_VALID_ORDER))
-    test = _eval_table(rows.test, q_test, queries, texts, _rng(config, STREAM_TEST_ORDER))
+    # query_seen only under protocol 2: protocol 1 tables (and hashes) stay as they were.
+    seen_valid = seen_text[text_ids[q_valid]] if config.protocol == 2 else None
+    seen_test = seen_text[text_ids[q_test]] if config.protocol == 2 else None
+    valid = _eval_table(rows.valid, q_valid, queries, texts, _rng(config, STREAM_VALID_ORDER), seen_valid)
+    test = _eval_table(rows.test, q_test, queries, texts, _rng(config, STREAM_TEST_ORDER), seen_test)
     popularity = np.bincount(exposure.items[clicked], minlength=n_items).astype(np.int64)
     items = pa.table({
         column: pa.array(data.items[column].to_numpy(dtype=np.int64)) if column == "item_id"
@@ -153,15 +179,43 @@ def assemble(name: str, data: CanonicalData, rows: SplitRows, config: DataConfig
         "item_popularity": pa.table({"clicks": pa.array(popularity)}),
     }
     stats = _stats(name, data, rows, queries, (q_train, q_valid, q_test), exposure, clicks, len(preference), ordered)
+    stats["protocol"] = config.protocol
+    stats["seen"] = seen_stats(
+        held_out_queries=len(held), removed_train_rows=n_train_before - len(rows.train),
+        train_keys=text_ids[q_train] * n_items + rows.train.targets,
+        valid_seen=seen_text[text_ids[q_valid]], test_seen=seen_text[text_ids[q_test]],
+        test_text_ids=text_ids[q_test], test_keys=text_ids[q_test] * n_items + rows.test.targets,
+        test_target_ordered=ordered[rows.test.targets],
+    )
     return tables, popularity, stats
 
 
+def choose_queries(data: CanonicalData, rows: SplitRows, config: DataConfig
+                   ) -> tuple[QueryTable, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """The query table, the query id of every train / valid / test row (train rows before any hold-out) and
+    the sorted held-out query ids: under protocol 2 a size-stratified ``unseen_query_share`` of the queries
+    that occur in any split (holdout.py), under protocol 1 none."""
+    queries = build_queries(data.items, config.min_positives, config.max_query_words, config.max_term_items,
+                            config.seed)
+    q_train = queries.choose(rows.train.targets, _rng(config, STREAM_TRAIN_QUERY))
+    q_valid = queries.choose(rows.valid.targets, _rng(config, STREAM_VALID_QUERY))
+    q_test = queries.choose(rows.test.targets, _rng(config, STREAM_TEST_QUERY))
+    held = np.empty(0, dtype=np.int64)
+    if config.protocol == 2:
+        candidates = np.unique(np.concatenate([q_train, q_valid, q_test]))
+        held = hold_out_queries(candidates, queries.relevant.sizes[candidates], config.unseen_query_share,
+                                _rng(config, STREAM_HOLDOUT))
+    return queries, (q_train, q_valid, q_test), held
+
+
 def _eval_table(part: Rows, q: np.ndarray, queries: QueryTable, texts: np.ndarray,
-                rng: np.random.Generator) -> pa.Table:
-    """valid/test rows in a seeded shuffled order; ``query_id`` is the row's position before shuffling."""
+                rng: np.random.Generator, seen: np.ndarray | None = None) -> pa.Table:
+    """valid/test rows in a seeded shuffled order; ``query_id`` is the row's position before shuffling.
+    ``seen`` (protocol 2; per row before shuffling) adds the ``query_seen`` column: 1 when the row's query text
+    occurs in the training table."""
     order = rng.permutation(len(part))
     relevant = queries.relevant.gather(q[order])
-    return pa.table({
+    table = pa.table({
         "query_id": pa.array(order.astype(np.int64)),
         "user": pa.array(part.users[order]),
         "query": pa.array(texts[q[order]].tolist(), type=pa.string()),
@@ -169,6 +223,9 @@ def _eval_table(part: Rows, q: np.ndarray, queries: QueryTable, texts: np.ndarra
         "relevant": list_array(relevant.offsets, relevant.values),
         "target": pa.array(part.targets[order]),
     })
+    if seen is not None:
+        table = table.append_column(SEEN_COLUMN, pa.array(seen[order].astype(np.int64)))
+    return table
 
 
 def _stats(name: str, data: CanonicalData, rows: SplitRows, queries: QueryTable,

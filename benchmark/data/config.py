@@ -129,6 +129,13 @@ class DataConfig:
     ``min_positives``: a query node / title term must match at least this many items (multi-positive queries,
     DESIGN.md 3). ``max_term_items``: title terms matching more items than this are too generic to be a query
     (e.g. "playstation"). ``history_len``: most recent items kept in a prompt's history.
+
+    ``protocol``: the evaluation protocol (DESIGN.md 3 "Protocol version 2"). Version 2 (the default) holds a
+    seeded, size-stratified ``unseen_query_share`` of the queries out of all training (their training rows are
+    dropped), marks each valid/test row with ``query_seen`` and learns the vocabulary from training queries
+    only, so results are reported on seen and unseen queries. Version 1 (no hold-out; 99 % of test rows repeat
+    a training query) stays selectable so that its results remain reproducible: its tables and hashes are
+    those of the builds made before version 2 existed. ``unseen_query_share`` is ignored under version 1.
     """
 
     seed: int = 0
@@ -136,6 +143,8 @@ class DataConfig:
     min_positives: int = 3
     max_query_words: int = 4
     max_term_items: int = 100
+    protocol: int = 2
+    unseen_query_share: float = 0.15
     clicks: ClickConfig = dataclasses.field(default_factory=ClickConfig)
     ranker: RankerConfig = dataclasses.field(default_factory=RankerConfig)
     synthetic: SyntheticConfig = dataclasses.field(default_factory=SyntheticConfig)
@@ -147,9 +156,18 @@ class DataConfig:
         check_number("DataConfig", "max_query_words", self.max_query_words, low=1, high=16, integer=True)
         check_number("DataConfig", "max_term_items", self.max_term_items, low=self.min_positives, high=10_000_000,
                      integer=True)
+        check_number("DataConfig", "protocol", self.protocol, low=1, high=2, integer=True)
+        check_number("DataConfig", "unseen_query_share", self.unseen_query_share, low=0.0, high=1.0, high_open=True)
         for name, cls in (("clicks", ClickConfig), ("ranker", RankerConfig), ("synthetic", SyntheticConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(
                     f"The {name!r} parameter of DataConfig must be a {cls.__name__}. "
                     f"Got {getattr(self, name)!r} instead."
                 )
+
+
+def legacy_omitted(config: DataConfig) -> tuple[str, ...]:
+    """Fields a run key leaves out: a protocol-1 config hashes exactly as it did before the protocol fields
+    existed, so the results computed then keep their run ids (and ``grbench run --set data.protocol=1`` finds
+    them finished). A stored config without ``protocol`` is protocol 1 everywhere it is read."""
+    return ("protocol", "unseen_query_share") if config.protocol == 1 else ()

@@ -21,8 +21,14 @@ import pyarrow.compute as pc
 from benchmark.data.config import DataConfig
 
 TRAIN_COLUMNS = ("impression_id", "user", "query", "history", "exposed", "clicks", "relevance", "target")
-EVAL_COLUMNS = ("query_id", "user", "query", "history", "relevant", "target")
+EVAL_COLUMNS = ("query_id", "user", "query", "history", "relevant", "target")  # protocol 1
+SEEN_COLUMN = "query_seen"  # protocol 2 valid/test: 1 when the row's query text occurs in ``train``, else 0
 SPLITS = ("train", "preference", "valid", "test")
+
+
+def eval_columns(protocol: int) -> tuple[str, ...]:
+    """The columns of the valid/test tables under data protocol ``protocol`` (DataConfig.protocol)."""
+    return EVAL_COLUMNS + (SEEN_COLUMN,) if protocol == 2 else EVAL_COLUMNS
 
 
 @dataclasses.dataclass
@@ -32,6 +38,7 @@ class BuiltDataset:
     ``preference`` holds rows of ``train`` (same ``impression_id``) with >= 1 click and >= 1 unclicked
     exposure, in a seeded shuffled order; ``valid``/``test`` rows are in a seeded shuffled order too (a reduced
     test set is the first N rows). ``path`` is the cache directory the dataset was loaded from / saved to.
+    Under protocol 2 ``valid``/``test`` carry ``query_seen`` (see ``eval_columns``).
     """
 
     name: str
@@ -51,6 +58,13 @@ class BuiltDataset:
     @property
     def n_items(self) -> int:
         return len(self.items)
+
+    def vocabulary_queries(self) -> list[str]:
+        """The query texts a tokenizer vocabulary may learn from. Protocol 2: training queries only, so words
+        that occur only in valid/test queries stay unknown (DESIGN.md 3). Protocol 1: train + valid + test
+        queries, as protocol-1 tokenizers were built, so protocol-1 results stay reproducible."""
+        frames = (self.train,) if self.config.protocol == 2 else (self.train, self.valid, self.test)
+        return [q for frame in frames for q in frame["query"]]
 
     def __repr__(self) -> str:
         return (f"BuiltDataset(name={self.name!r}, key={self.key!r}, items={len(self.items)}, "

@@ -43,6 +43,32 @@ def impression_stats(exposed: np.ndarray, clicks: np.ndarray, grades: np.ndarray
     }
 
 
+def seen_stats(*, held_out_queries: int, removed_train_rows: int, train_keys: np.ndarray, valid_seen: np.ndarray,
+               test_seen: np.ndarray, test_text_ids: np.ndarray, test_keys: np.ndarray,
+               test_target_ordered: np.ndarray) -> dict[str, Any]:
+    """How much of valid/test training covers (DESIGN.md 3 "Protocol version 2"), after any hold-out.
+
+    ``*_seen``: per row, whether its query text occurs in the training table; ``test_text_ids``: per test row,
+    the id of its query text; ``train_keys`` / ``test_keys``: text id * n_items + ordered item per row;
+    ``test_target_ordered``: per test row, how often its ordered item is ordered in training.
+    """
+    test_seen = np.asarray(test_seen, dtype=bool)
+    distinct, first = np.unique(test_text_ids, return_index=True)
+
+    def share(mask: np.ndarray) -> float:
+        return round(float(np.mean(mask)), 6) if len(mask) else 0.0
+
+    return {
+        "held_out_queries": int(held_out_queries),
+        "removed_train_rows": int(removed_train_rows),
+        "query_seen_share": {"valid": share(np.asarray(valid_seen, dtype=bool)), "test": share(test_seen)},
+        "test_unseen_row_share": share(~test_seen),
+        "test_unseen_distinct_share": share(~test_seen[first]) if len(distinct) else 0.0,
+        "test_pair_seen_share": share(np.isin(test_keys, train_keys)),
+        "test_target_seen_share": share(np.asarray(test_target_ordered) > 0),
+    }
+
+
 def positives_per_query(relevant_sizes: np.ndarray) -> dict[str, float]:
     return _summary(np.asarray(relevant_sizes, dtype=np.float64))
 
@@ -70,4 +96,12 @@ def format_stats(stats: dict[str, Any]) -> str:
         f"test targets unseen in train: {stats['test_targets_unseen_in_train']:.4f}",
         f"build seconds      {stats['build_seconds']:.2f}",
     ]
+    seen = stats.get("seen")
+    if seen is not None:
+        lines.insert(-1, (
+            f"protocol {stats.get('protocol', 1)}         held-out queries {seen['held_out_queries']:,} "
+            f"({seen['removed_train_rows']:,} train rows dropped); test unseen queries: "
+            f"{seen['test_unseen_row_share']:.4f} of rows, {seen['test_unseen_distinct_share']:.4f} of distinct; "
+            f"test (query, target) seen in train {seen['test_pair_seen_share']:.4f}, "
+            f"targets seen {seen['test_target_seen_share']:.4f}"))
     return "\n".join(lines)

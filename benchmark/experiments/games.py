@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
     methods = profile.table1.methods if profile.games.methods == "all" else tuple(profile.games.methods)
+    methods = (*profile.table1.baselines, *methods)
     dataset = profile.datasets.get("games", profile.datasets["primary"])
     return [spec_for(profile, "games", method, seed, dataset=dataset) for method in methods]
 
@@ -27,4 +28,4 @@ def build_table(experiment: ExperimentRuns, significance: SignificanceConfig, pa
     return build_games(experiment, significance)
 
 
-register_experiment(Experiment("games", "Table 1 layout on a second catalog", runs, build_table))
+register_experiment(Experiment("games", "Table 1 layout on a second catalog", runs, build_table, query_subsets=True))

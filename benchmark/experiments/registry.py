@@ -40,6 +40,9 @@ class Experiment:
     build_table: Callable[[ExperimentRuns, SignificanceConfig, Path | None], Table]
     figure: Callable[[Table], bytes] | None = None
     figure_alt: str = "figure"  # the figure's alt text in the tables index
+    # Also render ``<name>-seen`` / ``<name>-unseen``: the table on the test queries seen in training and on
+    # those held out of it, when the runs stored which is which (protocol 2).
+    query_subsets: bool = False
 
 
 _REGISTRY: Registry[Experiment] = Registry("experiment")

@@ -67,7 +67,10 @@ class BenchmarkSource:
     def dataset(self, training_data: TrainingData) -> Any:
         from benchmark.data import DataConfig, build_dataset
 
-        config = _config(DataConfig, training_data.data, "training_data.data")
+        # A card that names no data protocol predates protocol 2: its split was built, and is rebuilt, under
+        # protocol 1 (cards exported from protocol-2 runs carry the resolved config, protocol included).
+        data = {"protocol": 1, **training_data.data}
+        config = _config(DataConfig, data, "training_data.data")
         log.info("building/loading dataset %s", training_data.dataset)
         return build_dataset(training_data.dataset, config, data_dir=self.data_dir)
 

@@ -9,6 +9,11 @@ A metric with a cutoff (``item_recall@10``) may declare ``any_cutoff``: its name
 cutoff K >= 1 (``item_recall@20``), because K values are evaluation configuration (``EvalConfig.item_ks``);
 such a name resolves to a copy of the registered entry with the cutoff and labels changed.
 
+Protocol 2 scores the held-out ordered item (the split's ``target``): families "target" (item level) and
+"target_sid" (SID level). Their metrics ``needs_target``; the evaluator computes them only when given targets,
+and they take their cutoffs from the item / SID level (``CUTOFF_LEVEL``). The relevant-set families "item" and
+"sid" stay as the secondary, category-level columns.
+
 Metric sets, e.g. ``TABLE1_METRICS``, are tuples of registered names defined once, at the end of this module.
 """
 
@@ -20,16 +25,29 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from benchmark.errors import BenchmarkError
 from benchmark.metrics._ranks import HitRanks
 from benchmark.metrics.hallucination import hallucination_rate
 from benchmark.metrics.hit_rate import hit_rate_from_hits
 from benchmark.metrics.mrr import mrr_from_hits
+from benchmark.metrics.ndcg import ndcg_from_hits
 from benchmark.metrics.recall import recall_from_hits
 from benchmark.registry import Registry, UnknownNameError, unknown_name_message
 
-FAMILIES = ("validity", "item", "sid")
+FAMILIES = ("validity", "target", "target_sid", "item", "sid")
+# Families scored against the ordered item: computed only when the evaluator is given targets.
+TARGET_FAMILIES = ("target", "target_sid")
+# Which EvalConfig cutoff set a family's any-cutoff stems expand to: the ordered item is ranked in the same item
+# and SID rankings as the relevant set, so it shares their cutoffs (``evaluated_names``).
+CUTOFF_LEVEL = {"target": "item", "target_sid": "sid", "item": "item", "sid": "sid"}
 # Heading of a family's columns in the paper's tables (validity has none: "Halluc." stands alone).
-FAMILY_GROUPS = {"validity": "", "item": "Item-level", "sid": "SID-level"}
+FAMILY_GROUPS = {
+    "validity": "",
+    "target": "Ordered item (item level)",
+    "target_sid": "Ordered item (SID level)",
+    "item": "Category level (item)",
+    "sid": "Category level (SID)",
+}
 _CUTOFF = re.compile(r"^(?P<stem>.+)@(?P<k>[1-9][0-9]*)$")
 
 
@@ -40,14 +58,25 @@ class EvalInputs:
     beam_valid: Q lists, per returned beam (duplicates included) whether its SID maps to an item.
     item_hits / sid_hits: first-occurrence ranks of the relevant items in the item ranking / of the relevant
         SIDs in the SID ranking (``benchmark.metrics.HitRanks``).
+    item_target / sid_target: rank of the ordered item in the item ranking / of its SID in the SID ranking
+        (``benchmark.metrics.target_hit_ranks``); None when the evaluator was given no targets.
     """
 
     beam_valid: Sequence[Sequence[bool]]
     item_hits: HitRanks
     sid_hits: HitRanks
+    item_target: HitRanks | None = None
+    sid_target: HitRanks | None = None
 
     def hits(self, family: str) -> HitRanks:
-        return self.item_hits if family == "item" else self.sid_hits
+        """The ranks a family's metrics read: the relevant set's ("item", "sid") or the target's."""
+        hits = {"item": self.item_hits, "sid": self.sid_hits,
+                "target": self.item_target, "target_sid": self.sid_target}[family]
+        if hits is None:
+            raise BenchmarkError(
+                f"Metrics of family {family!r} score the ordered item: pass 'targets' to score_rankings."
+            )
+        return hits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +84,8 @@ class Metric:
     """One per-query metric.
 
     name: the key in per_query.parquet / run.json ("item_recall@10"); ``stem@K`` when it has a cutoff.
-    family: "validity" (hallucination), "item" (item-level ranking) or "sid" (SID-level ranking).
+    family: "validity" (hallucination), "target" / "target_sid" (the ordered item in the item / SID ranking),
+        "item" / "sid" (the relevant set in the item / SID ranking).
     higher_is_better: direction for best/second emphasis, "better"/"worse" verdicts and board sorting.
     label: short column header in the paper's tables ("R@10"), under the family's group heading.
     long_label: self-contained header for the leaderboard ("Item R@10").
@@ -93,6 +123,11 @@ class Metric:
     @property
     def stem(self) -> str:
         return self.name.partition("@")[0] if self.cutoff is not None else self.name
+
+    @property
+    def needs_target(self) -> bool:
+        """Scored against the ordered item, so computable only when the evaluator is given targets."""
+        return self.family in TARGET_FAMILIES
 
     @property
     def lower_is_better(self) -> bool:
@@ -156,20 +191,22 @@ def unknown_metric_message(name: object) -> str:
     return unknown_name_message("metric name", str(name), available)
 
 
-def evaluated_names(cutoffs: Mapping[str, Sequence[int]]) -> list[str]:
+def evaluated_names(cutoffs: Mapping[str, Sequence[int]], *, with_targets: bool = True) -> list[str]:
     """Names the evaluator computes, in report order: registered metrics with a kernel, each any-cutoff stem
-    expanded (where it is first registered) to ``cutoffs[family]`` instead of its registered cutoffs."""
+    expanded (where it is first registered) to ``cutoffs[CUTOFF_LEVEL[family]]`` ("item" / "sid") instead of
+    its registered cutoffs. ``with_targets=False`` leaves out the metrics that need the ordered item."""
     names: list[str] = []
     stems: set[str] = set()
     for name in metric_names():
         metric = _METRICS.get(name)
-        if metric.kernel is None:
+        if metric.kernel is None or (metric.needs_target and not with_targets):
             continue
         if not metric.any_cutoff:
             names.append(name)
         elif metric.stem not in stems:
             stems.add(metric.stem)
-            names += [f"{metric.stem}@{k}" for k in cutoffs.get(metric.family, ())]
+            level = CUTOFF_LEVEL.get(metric.family, metric.family)
+            names += [f"{metric.stem}@{k}" for k in cutoffs.get(level, ())]
     return names
 
 
@@ -205,8 +242,9 @@ def board_header(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ the standard set
-# Computed by benchmark.evaluation.score_rankings (its EvalConfig defaults give exactly these cutoffs), in
-# report order: this order is the column order of every per_query.parquet.
+# Computed by benchmark.evaluation.score_rankings (its EvalConfig defaults give exactly these cutoffs; the target
+# families only when it is given targets), in report order: this order is the column order of every
+# per_query.parquet.
 def _halluc(inputs: EvalInputs, metric: Metric) -> np.ndarray:
     return hallucination_rate(inputs.beam_valid, at=metric.cutoff)
 
@@ -223,6 +261,20 @@ def _mrr(inputs: EvalInputs, metric: Metric) -> np.ndarray:
     return mrr_from_hits(inputs.hits(metric.family))
 
 
+def _ndcg(inputs: EvalInputs, metric: Metric) -> np.ndarray:
+    return ndcg_from_hits(inputs.item_hits, inputs.hits("target"), metric.cutoff)
+
+
+def _target_metrics(family: str, long_level: str, cutoffs: tuple[int, ...], ndcg: bool) -> list[Metric]:
+    out = [Metric(f"{family}_hit@{k}", family, True, f"HR@{k}", f"{long_level} HR@{k}", k, any_cutoff=True,
+                  kernel=_hit_rate) for k in cutoffs]
+    if ndcg:  # graded by the item's relation to the query, which only the item level knows
+        out += [Metric(f"{family}_ndcg@{k}", family, True, f"NDCG@{k}", f"{long_level} NDCG@{k}", k,
+                       any_cutoff=True, kernel=_ndcg) for k in cutoffs]
+    out.append(Metric(f"{family}_mrr", family, True, "MRR", f"{long_level} MRR", kernel=_mrr))
+    return out
+
+
 def _ranking_metrics(level: str, long_level: str, cutoffs: tuple[int, ...]) -> list[Metric]:
     out = [Metric(f"{level}_recall@{k}", level, True, f"R@{k}", f"{long_level} R@{k}", k, any_cutoff=True,
                   kernel=_recall) for k in cutoffs]
@@ -233,15 +285,18 @@ def _ranking_metrics(level: str, long_level: str, cutoffs: tuple[int, ...]) -> l
 
 
 for _metric in (
-    Metric("halluc", "validity", False, "Halluc.", "Halluc.", kernel=_halluc),
     Metric("halluc@1", "validity", False, "Halluc.@1", "Halluc.@1", 1, kernel=_halluc),
+    Metric("halluc", "validity", False, "Halluc.", "Halluc.", kernel=_halluc),
+    *_target_metrics("target", "Target", (10, 100, 500), ndcg=True),
+    *_target_metrics("target_sid", "Target SID", (8, 64, 128), ndcg=False),
     *_ranking_metrics("item", "Item", (10, 100, 500)),
     *_ranking_metrics("sid", "SID", (8, 64, 128)),
 ):
     register_metric(_metric)
 
 # ------------------------------------------------------------------------------------------ metric sets
-# The paper's Table 1 columns: also the leaderboard's columns and the metrics submissions are tested on.
+# The paper's Table 1 columns (protocol 1, the relevant set): also the leaderboard's columns and the metrics
+# submissions are tested on.
 TABLE1_METRICS = (
     "halluc",
     "item_recall@10",
@@ -259,15 +314,31 @@ SID_METRICS = ("sid_recall@8", "sid_recall@64", "sid_recall@128", "sid_mrr")
 NOISE_METRICS = ("sid_recall@64", "sid_mrr", "item_recall@100")
 # `grbench compare`'s default.
 COMPARE_METRICS = ("sid_recall@64", "sid_mrr", "item_recall@100", "item_mrr", "halluc")
+# Protocol 2's Table 1 columns: the ordered item first, then the category-level hit rate as the secondary column.
+TARGET_METRICS = (
+    "halluc@1",
+    "halluc",
+    "target_hit@10",
+    "target_hit@100",
+    "target_ndcg@10",
+    "target_mrr",
+    "target_sid_hit@8",
+    "target_sid_hit@64",
+    "target_sid_mrr",
+    "item_hit@10",
+)
 
 __all__ = [
     "COMPARE_METRICS",
+    "CUTOFF_LEVEL",
     "EvalInputs",
     "FAMILIES",
     "FAMILY_GROUPS",
     "NOISE_METRICS",
     "SID_METRICS",
     "TABLE1_METRICS",
+    "TARGET_FAMILIES",
+    "TARGET_METRICS",
     "Metric",
     "UnknownNameError",
     "board_header",

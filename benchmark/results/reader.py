@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from benchmark.errors import DataError
 from benchmark.metrics.registry import metric_sort_key
 from benchmark.results.schema import (
+    QUERY_COLUMNS,
     RANKING_COLUMNS,
     RUN_FILE,
     RUNS_DIR,
@@ -90,7 +91,8 @@ def _read_parquet(path: Path) -> pa.Table:
 
 
 def read_per_query(path: Path | str, result: RunResult | None = None) -> pd.DataFrame:
-    """Per-query metrics of a run: DataFrame (n_queries rows) with ``query_id`` + one column per metric.
+    """Per-query metrics of a run: DataFrame (n_queries rows) with ``query_id``, the descriptors the run
+    stored (``query``, ``query_seen``: ``QUERY_COLUMNS``) and one column per metric.
 
     Validated against run.json: same metric set, ``n_queries`` distinct ids, finite values, and each stored
     mean equal to the column mean.
@@ -99,7 +101,9 @@ def read_per_query(path: Path | str, result: RunResult | None = None) -> pd.Data
     result = result or load_run(path).result
     file = path / result.files["per_query"]
     frame = _read_parquet(file).to_pandas()
-    expected = ["query_id", *sorted(result.metrics, key=metric_sort_key)]
+    descriptors = [c for c in QUERY_COLUMNS if c in frame.columns]
+    metrics = sorted(result.metrics, key=metric_sort_key)
+    expected = ["query_id", *descriptors, *metrics]
     if sorted(frame.columns) != sorted(expected):
         raise DataError(f"{file} has columns {list(frame.columns)}; run.json expects {expected}.")
     frame = frame[expected]
@@ -107,7 +111,7 @@ def read_per_query(path: Path | str, result: RunResult | None = None) -> pd.Data
         raise DataError(f"{file} has {len(frame)} rows; run.json says n_queries = {result.n_queries}.")
     if not pd.api.types.is_integer_dtype(frame["query_id"]) or frame["query_id"].duplicated().any():
         raise DataError(f"{file}: query_id must be distinct ints.")
-    for name in expected[1:]:
+    for name in metrics:
         values = frame[name].to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(values)):
             raise DataError(f"{file}: column {name!r} holds NaN or infinite values.")

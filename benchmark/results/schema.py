@@ -12,7 +12,8 @@ writer derives from the per-query arrays (``n_queries``, metric means, file name
 Layout of a stored run (fixed)::
 
     <results_root>/<profile>/runs/<run_id>/run.json
-    <results_root>/<profile>/runs/<run_id>/per_query.parquet   query_id int64 + one float64 column per metric
+    <results_root>/<profile>/runs/<run_id>/per_query.parquet   query_id int64 [+ query str, query_seen int64]
+                                                                + one float64 column per metric
     <results_root>/<profile>/runs/<run_id>/rankings.parquet    optional: query_id, rank, sid ("a-b-c"), score
 """
 
@@ -49,6 +50,10 @@ RUNS_DIR = "runs"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # profiles and run ids: safe directory names
 SID_PATTERN = re.compile(r"^([0-9]+(-[0-9]+)*)?$")  # "" = ill-formed beam
 RANKING_COLUMNS = ("query_id", "rank", "sid", "score")
+# Optional per-query descriptors beside the metrics (protocol 2 stores both): ``query`` is the query text, the
+# cluster a clustered permutation test flips signs by (rows sharing a query are not independent);
+# ``query_seen`` is 1 when the query occurs in the training split (seen/unseen tables).
+QUERY_COLUMNS = ("query", "query_seen")
 
 
 class RunValidationError(BenchmarkError, ValueError):

@@ -32,6 +32,7 @@ from benchmark.results.reader import StoredRun, load_run, run_dirs_in
 from benchmark.results.schema import (
     NAME_PATTERN,
     PER_QUERY_FILE,
+    QUERY_COLUMNS,
     RANKING_COLUMNS,
     RANKINGS_FILE,
     RUN_FILE,
@@ -71,6 +72,7 @@ def write_run(
     per_query: Mapping[str, Any],
     rankings: pd.DataFrame | None = None,
     *,
+    queries: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Validate and atomically write one run directory; return its path.
@@ -83,6 +85,8 @@ def write_run(
         per_query: metric name -> (Q,) finite floats aligned with ``query_ids``.
         rankings: optional DataFrame with columns query_id, rank (1-based), sid ("a-b-c", "" when the beam was
             ill-formed), score; every query_id must be one of ``query_ids``.
+        queries: optional per-query descriptors aligned with ``query_ids``: ``query`` (the query text, the
+            cluster of a clustered significance test) and ``query_seen`` (1 when the query occurs in training).
         overwrite: replace an existing run with the same id (default: refuse).
 
     Raises:
@@ -99,9 +103,11 @@ def write_run(
             f"A run directory is named by its run_id: got directory {path.name!r} for run_id {record.run_id!r}."
         )
     ids, arrays = _validate_per_query(query_ids, per_query)
+    descriptors = _validate_descriptors(queries, ids.size)
     order = np.argsort(ids, kind="stable")  # stored sorted by query_id: an order that depends on content only
     ids = ids[order]
     arrays = {name: values[order] for name, values in arrays.items()}
+    descriptors = {name: values[order] for name, values in descriptors.items()}
     ranking_table = None if rankings is None else _validate_rankings(rankings, set(ids.tolist()))
 
     files = {"per_query": PER_QUERY_FILE}
@@ -127,6 +133,10 @@ def write_run(
     try:
         with atomic_dir(path) as tmp:
             columns = {"query_id": pa.array(ids, type=pa.int64())}
+            if "query" in descriptors:
+                columns["query"] = pa.array(descriptors["query"].tolist(), type=pa.string())
+            if "query_seen" in descriptors:
+                columns["query_seen"] = pa.array(descriptors["query_seen"], type=pa.int64())
             for name in sorted(arrays, key=metric_sort_key):
                 columns[name] = pa.array(arrays[name], type=pa.float64())
             pq.write_table(pa.table(columns), tmp / PER_QUERY_FILE, compression=PARQUET_COMPRESSION)
@@ -186,9 +196,11 @@ def publish_runs(source_runs: Path | str, target_runs: Path | str, *, keep_ranki
 
 def _rewrite(stored: StoredRun, target: Path | str, record: RunRecord, *, keep_rankings: bool) -> Path:
     frame = stored.per_query()
-    per_query = {name: frame[name].to_numpy() for name in frame.columns if name != "query_id"}
+    per_query = {name: frame[name].to_numpy() for name in frame.columns
+                 if name != "query_id" and name not in QUERY_COLUMNS}
+    queries = {name: frame[name].to_numpy() for name in QUERY_COLUMNS if name in frame.columns}
     rankings = stored.rankings() if keep_rankings else None
-    return write_run(target, record, frame["query_id"].to_numpy(), per_query, rankings)
+    return write_run(target, record, frame["query_id"].to_numpy(), per_query, rankings, queries=queries or None)
 
 
 def _with_provenance(record: RunRecord) -> RunRecord:
@@ -245,6 +257,33 @@ def _validate_per_query(query_ids: Any, per_query: Mapping[str, Any]) -> tuple[n
             raise RunValidationError(f"Per-query array {name!r} holds NaN or infinite values.")
         arrays[name] = values
     return ids, arrays
+
+
+def _validate_descriptors(queries: Mapping[str, Any] | None, n: int) -> dict[str, np.ndarray]:
+    """The optional per-query descriptors (``QUERY_COLUMNS``), checked: known names, one value per query,
+    query texts as strings, ``query_seen`` as 0/1."""
+    if queries is None:
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for name, raw in queries.items():
+        if name not in QUERY_COLUMNS:
+            raise RunValidationError(
+                f"The 'queries' parameter of write_run takes the columns {list(QUERY_COLUMNS)}. Got {name!r} instead."
+            )
+        values = np.asarray(raw, dtype=object if name == "query" else None)
+        if values.ndim != 1 or values.size != n:
+            raise RunValidationError(
+                f"Per-query column {name!r} must have one value per query: shape ({n},) expected, got {values.shape}."
+            )
+        if name == "query":
+            if not all(isinstance(v, str) for v in values):
+                raise RunValidationError("Per-query column 'query' must hold the query texts (strings).")
+        else:
+            if not np.isin(values, (0, 1)).all():
+                raise RunValidationError("Per-query column 'query_seen' must hold 0 or 1 per query.")
+            values = values.astype(np.int64)
+        out[name] = values
+    return out
 
 
 def _validate_rankings(rankings: pd.DataFrame, query_ids: set[int]) -> pa.Table:

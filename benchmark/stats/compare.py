@@ -6,9 +6,11 @@ leaderboard's tests against reference systems (``benchmark.leaderboard.reference
 1. ``pool_seeds``: a system trained with several seeds is one set of per-query values, the per-query mean
    over seeds (only queries scored in every seed), so tests compare systems on the same queries, not seeds;
 2. ``pair_by_query``: two systems' values on their shared query ids, in ascending id order (the order fixes
-   which sign each query gets in a Monte Carlo draw, hence the p-value for a given seed);
+   which sign each query gets in a Monte Carlo draw, hence the p-value for a given seed); ``align_labels``
+   gives the cluster label (e.g. the query string) of each of those ids;
 3. ``compare_family``: a two-sided paired permutation test per pair (``paired_permutation_test``, seeded
-   Generator), Holm-adjusted over the family of pairs tested together.
+   Generator, signs flipped per cluster when labels are given), Holm-adjusted over the family of pairs
+   tested together.
 """
 
 from __future__ import annotations
@@ -67,6 +69,34 @@ def pair_by_query(ids_a: Any, a: Any, ids_b: Any, b: Any) -> tuple[np.ndarray, n
     return shared, a[in_a], b[in_b]
 
 
+def align_labels(ids: Any, label_ids: Any, labels: Any) -> np.ndarray:
+    """Cluster labels of ``ids`` (Q,), looked up in the mapping ``label_ids`` (M,) -> ``labels`` (M,).
+
+    Typical use: ``ids, a, b = pair_by_query(...)`` then ``align_labels(ids, test_ids, test_query_strings)``
+    gives ``clusters`` for ``compare_family`` / ``paired_permutation_test``. Every id must have a label.
+    """
+    owner = "align_labels"
+    wanted = np.asarray(ids, dtype=np.int64)
+    keys = np.asarray(label_ids, dtype=np.int64)
+    values = np.asarray(labels)
+    if wanted.ndim != 1 or keys.ndim != 1 or values.shape != keys.shape:
+        raise BenchmarkError(
+            f"{owner}: ids, label_ids and labels must be 1-D, label_ids and labels of one length; "
+            f"got {wanted.shape}, {keys.shape} and {values.shape}."
+        )
+    if np.unique(keys).size != keys.size:
+        raise BenchmarkError(f"{owner}: label_ids must be distinct.")
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    pos = np.searchsorted(sorted_keys, wanted)          # (Q,) in [0, M]; M or a different key: no label
+    found = pos < keys.size
+    found[found] = sorted_keys[pos[found]] == wanted[found]
+    if not found.all():
+        missing = np.flatnonzero(~found)
+        raise BenchmarkError(f"{owner}: {missing.size} id(s) have no label, e.g. query id {int(wanted[missing[0]])}.")
+    return values[order][pos]
+
+
 @dataclasses.dataclass(frozen=True)
 class PairedComparison:
     """One pair of a family: ``test`` the permutation test (statistic = mean_q(a_q - b_q), raw two-sided
@@ -81,6 +111,7 @@ def compare_family(
     n_resamples: int = 10_000,
     seed: int = 0,
     progress: Callable[[], object] | None = None,
+    clusters: Sequence[Any] | None = None,
 ) -> list[PairedComparison]:
     """Paired permutation test of every (a, b) pair (same seed for each), Holm-corrected together.
 
@@ -88,13 +119,21 @@ def compare_family(
         pairs: (a (Q_i,), b (Q_i,)) per comparison, paired by position (see ``pair_by_query``).
         n_resamples, seed: of ``paired_permutation_test``.
         progress: called after each test (e.g. a progress bar's update).
+        clusters: None (per-query sign flips everywhere) or one entry per pair: None or (Q_i,) cluster
+            labels aligned with that pair (see ``align_labels``).
 
     Returns:
         One PairedComparison per pair, in input order ([] for no pairs).
     """
+    if clusters is None:
+        clusters = [None] * len(pairs)
+    elif len(clusters) != len(pairs):
+        raise BenchmarkError(
+            f"compare_family: 'clusters' must have one entry per pair ({len(pairs)}); got {len(clusters)}."
+        )
     results = []
-    for a, b in pairs:
-        results.append(paired_permutation_test(a, b, n_resamples=n_resamples, seed=seed))
+    for (a, b), labels in zip(pairs, clusters):
+        results.append(paired_permutation_test(a, b, n_resamples=n_resamples, seed=seed, clusters=labels))
         if progress is not None:
             progress()
     adjusted = holm([r.pvalue for r in results]) if results else []

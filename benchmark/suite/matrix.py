@@ -100,7 +100,10 @@ def plain_config(config: Any) -> Any:
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         hints = typing.get_type_hints(type(config))
         out = {}
+        omitted = _legacy_omitted(config)
         for field in dataclasses.fields(config):
+            if field.name in omitted:
+                continue
             value = plain_config(getattr(config, field.name))
             if hints.get(field.name) is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
@@ -111,6 +114,12 @@ def plain_config(config: Any) -> Any:
     if isinstance(config, dict):
         return {k: plain_config(v) for k, v in config.items()}
     return to_dict(config)
+
+
+def _legacy_omitted(config: Any) -> tuple[str, ...]:
+    from benchmark.data.config import DataConfig, legacy_omitted
+
+    return legacy_omitted(config) if isinstance(config, DataConfig) else ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,9 +147,14 @@ def resolve(spec: RunSpec) -> ResolvedRun:
     sids = from_dict(SidConfig, spec.sids, "sids.")
     eval_config = from_dict(EvalConfig, spec.eval, "eval.")
 
-    from benchmark.methods import get_method
+    from benchmark.suite.untrained import NoConfig, is_untrained
 
-    method = from_dict(get_method(spec.method).config_cls, spec.method_config, f"methods.{spec.method}.")
+    if is_untrained(spec.method):  # a non-learned baseline or the SFT start: no method settings to resolve
+        method = from_dict(NoConfig, spec.method_config, f"methods.{spec.method}.")
+    else:
+        from benchmark.methods import get_method
+
+        method = from_dict(get_method(spec.method).config_cls, spec.method_config, f"methods.{spec.method}.")
 
     from benchmark.model.config import ModelConfig
 
@@ -187,6 +201,13 @@ def validate_profile(profile: Profile) -> None:
     for key, names in method_lists.items():
         for name in names:
             _named(key, get_method, name)
+    from benchmark.suite.untrained import is_untrained, untrained_names
+
+    for name in profile.table1.baselines:
+        if not isinstance(name, str) or not is_untrained(name):
+            from benchmark.registry import unknown_name_message
+
+            raise ConfigError(f"table1.baselines: {unknown_name_message('baseline', str(name), untrained_names())}")
     for name, settings in profile.methods.items():
         method = _named(f"methods.{name}", get_method, name)
         from_dict(method.config_cls, settings, f"methods.{name}.")

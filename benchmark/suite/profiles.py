@@ -52,12 +52,20 @@ TABLE1_METHODS = (
 )
 
 
+# Rows that train nothing in the preference stage, evaluated beside every trained method of Table 1 (and
+# games): the non-learned baselines (``benchmark.retrieval``) and the SFT checkpoint every method starts from
+# (``sft-start``). A trained row means something only next to them (names checked by ``validate_profile``).
+TABLE1_BASELINES = ("popularity", "query-lookup", "dense-zeroshot", "sft-start")
+
+
 @dataclasses.dataclass(frozen=True)
 class Table1Settings:
     methods: tuple[str, ...] = TABLE1_METHODS
+    baselines: tuple[str, ...] = TABLE1_BASELINES
 
     def __post_init__(self) -> None:
         _check_list("Table1Settings", "methods", self.methods)
+        _check_list("Table1Settings", "baselines", self.baselines)
         if not self.methods:
             raise ConfigError("The 'methods' parameter of Table1Settings must be a non-empty list. Got [].")
 

@@ -35,6 +35,7 @@ from benchmark.suite.matrix import RunSpec, expand, resolve, shard
 from benchmark.suite.profiles import Profile
 from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, sft_key
 from benchmark.suite.stages import record as record_run
+from benchmark.suite.untrained import evaluate_untrained, is_retriever, is_untrained
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +148,22 @@ def _refresh_finished(runs_dir: Path, finished: dict[str, str], by_key: dict[str
 def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: str) -> Path:
     """Train and evaluate one spec and write its result directory (atomically, via the results writer)."""
     prepared = prepare(spec, data_dir)
-    sft_dir = sft_checkpoint(spec, prepared)
-    trained = method_checkpoint(spec, prepared, sft_dir)
-    evaluation = evaluate(trained.checkpoint_dir, prepared, resolve(spec).eval)
     config = spec.compute_config()
+    if is_untrained(spec.method):
+        evaluation, budget = evaluate_untrained(spec, prepared)
+    else:
+        sft_dir = sft_checkpoint(spec, prepared)
+        trained = method_checkpoint(spec, prepared, sft_dir)
+        evaluation = evaluate(trained.checkpoint_dir, prepared, resolve(spec).eval)
+        budget = {
+            "optimizer_steps": trained.steps,
+            "batch_size": int(config["preference"]["batch_size"]),
+            "examples_seen": trained.examples_seen,
+            "tokens": trained.tokens,
+            "flops": trained.flops,
+            "train_seconds": trained.wall_seconds,
+            "eval_seconds": evaluation.rankings.seconds,
+        }
     record = RunRecord(
         run_id=spec.run_id,
         compute_key=spec.compute_key,
@@ -162,16 +175,10 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
         model_size=spec.model_size,
         variant=spec.variant,
         config=config,  # resolved: every setting, defaults included (what compute_key hashes)
-        hashes={**prepared.hashes, "sft_checkpoint_hash": sft_key(spec, prepared)},
-        budget={
-            "optimizer_steps": trained.steps,
-            "batch_size": int(config["preference"]["batch_size"]),
-            "examples_seen": trained.examples_seen,
-            "tokens": trained.tokens,
-            "flops": trained.flops,
-            "train_seconds": trained.wall_seconds,
-            "eval_seconds": evaluation.rankings.seconds,
-        },
+        # A non-learned baseline starts from no checkpoint: it records the split and catalog hashes only.
+        hashes={**prepared.hashes,
+                "sft_checkpoint_hash": None if is_retriever(spec.method) else sft_key(spec, prepared)},
+        budget=budget,
     )
     # Rankings are what leaderboard submissions are exported from; other experiments keep per-query metrics
     # only, so the committed results stay small (a full-test-set ranking is ~8 MB per run).

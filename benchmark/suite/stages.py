@@ -83,7 +83,9 @@ def _build_prepared(dataset: str, data_json: str, sids_json: str, data_dir: str 
     settings = json.loads(data_json), json.loads(sids_json)
     data = build_dataset(dataset, from_dict(DataConfig, settings[0]), data_dir=data_dir)
     catalog = build_sids(data, from_dict(SidConfig, settings[1]))
-    queries = [q for frame in (data.train, data.valid, data.test) for q in frame["query"]]
+    # Protocol 2: training queries only (unseen words map to <unk>); protocol 1: train + valid + test, as its
+    # tokenizers were built, so protocol-1 results reproduce (BuiltDataset.vocabulary_queries).
+    queries = data.vocabulary_queries()
     tokenizer = SidTokenizer.build(queries, catalog.codebook_sizes, metadata=_checked_hashes(data, catalog))
     return Prepared(data, catalog, tokenizer, *settings)
 
@@ -170,4 +172,13 @@ def record(out: Path, run: RunRecord, evaluation: Evaluation, *, rankings: bool 
     """File an evaluated run (run.json, per_query.parquet and, with ``rankings``, rankings.parquet)."""
     stored = evaluation.rankings.to_frame() if rankings else None
     return write_run(out, run, evaluation.frame["query_id"].to_numpy(), evaluation.per_query, stored,
-                     overwrite=overwrite)
+                     queries=query_descriptors(evaluation.frame), overwrite=overwrite)
+
+
+def query_descriptors(frame: pd.DataFrame) -> dict:
+    """What tables need beside the metrics: each query's text (the cluster of a clustered significance test)
+    and, under protocol 2, whether it was seen in training (the seen/unseen tables)."""
+    out = {"query": frame["query"].astype(str).to_numpy()}
+    if "query_seen" in frame.columns:
+        out["query_seen"] = frame["query_seen"].to_numpy()
+    return out

@@ -30,6 +30,7 @@ from benchmark.tables.render import Cell, Column, Row, Table, to_csv, to_latex, 
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIXES = (".md", ".tex", ".csv", ".png")
+SUBSET_TITLES = {"-seen": "test queries seen in training", "-unseen": "test queries held out of training"}
 INDEX = "README.md"
 
 __all__ = [
@@ -127,33 +128,46 @@ def render_all(
             _remove_stale(out_dir, name)
             continue
         log.info("rendering %s from %d runs", name, len(experiment))
-        table = build_table(name, experiment, significance, paper)
-        markdown = to_markdown(table)
-        files = [f"{name}.md", f"{name}.tex", f"{name}.csv"]
-        atomic_write_text(out_dir / files[0], markdown)
-        atomic_write_text(out_dir / files[1], to_latex(table))
-        atomic_write_text(out_dir / files[2], to_csv(table))
         registered = get_experiment(name)
-        if registered.figure is not None:
-            files.append(f"{name}.png")
-            atomic_write_bytes(out_dir / f"{name}.png", registered.figure(table))
-        rendered.append(
-            Rendered(name, table.title, tuple(files), len(experiment), tuple(experiment.methods()),
-                     tuple(experiment.seeds()))
-        )
-        figure_link = f"\n![{registered.figure_alt}]({name}.png)\n" if registered.figure is not None else ""
-        sections.append(markdown + figure_link)
+        subsets = [("", experiment)]
+        if registered.query_subsets and experiment.has_seen_flags():
+            subsets += [(f"-{subset}", experiment.subset(subset)) for subset in ("seen", "unseen")]
+        for suffix, runs_of in subsets:
+            table = build_table(name, runs_of, significance, paper)
+            if suffix:
+                table = dataclasses.replace(table, name=f"{name}{suffix}",
+                                            title=f"{table.title}: {SUBSET_TITLES[suffix]}")
+            stem = f"{name}{suffix}"
+            markdown = to_markdown(table)
+            files = [f"{stem}.md", f"{stem}.tex", f"{stem}.csv"]
+            atomic_write_text(out_dir / files[0], markdown)
+            atomic_write_text(out_dir / files[1], to_latex(table))
+            atomic_write_text(out_dir / files[2], to_csv(table))
+            if registered.figure is not None and not suffix:
+                files.append(f"{name}.png")
+                atomic_write_bytes(out_dir / f"{name}.png", registered.figure(table))
+            rendered.append(
+                Rendered(stem, table.title, tuple(files), len(experiment), tuple(experiment.methods()),
+                         tuple(experiment.seeds()))
+            )
+            figure_link = (f"\n![{registered.figure_alt}]({name}.png)\n"
+                           if registered.figure is not None and not suffix else "")
+            sections.append(markdown + figure_link)
     other = sorted({r.result.experiment for r in runs} - set(names))
     atomic_write_text(out_dir / INDEX, _index(results_dir.name, len(runs), rendered, skipped, other, sections))
     return RenderSummary(out_dir, tuple(rendered), tuple(skipped), len(runs))
 
 
 def _remove_stale(out_dir: Path, name: str) -> None:
-    for suffix in OUTPUT_SUFFIXES:
-        stale = out_dir / f"{name}{suffix}"
-        if stale.is_file():
-            log.info("removing stale %s (its experiment has no runs now)", stale)
-            stale.unlink()
+    for stem in (name, *(f"{name}{s}" for s in SUBSET_TITLES)):
+        for suffix in OUTPUT_SUFFIXES:
+            _remove_file(out_dir / f"{stem}{suffix}")
+
+
+def _remove_file(stale: Path) -> None:
+    if stale.is_file():
+        log.info("removing stale %s (its experiment has no runs now)", stale)
+        stale.unlink()
 
 
 def _index(

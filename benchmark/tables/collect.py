@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from benchmark.errors import DataError
 from benchmark.results import StoredRun
-from benchmark.stats import SeedSummary, pair_by_query, pool_seeds, seed_summary
+from benchmark.stats import SeedSummary, align_labels, pair_by_query, pool_seeds, seed_summary
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,28 @@ def variant_order(variant: Mapping[str, Any]) -> tuple:
     return tuple((k, (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v))) for k, v in sorted(variant.items()))
 
 
+QUERY_SUBSETS = ("all", "seen", "unseen")
+
+
 @dataclasses.dataclass(frozen=True)
 class MethodRuns:
-    """The runs of one method under one variant: one per seed, sorted by seed."""
+    """The runs of one method under one variant: one per seed, sorted by seed.
+
+    ``queries`` restricts every number to the test queries seen in training ("seen"), the unseen ones
+    ("unseen", protocol 2 holds a share of queries out of training) or keeps them all ("all"); a subset's
+    means are computed from the per-query files (run.json stores the means over all queries).
+    """
 
     method: str
     variant: dict[str, Any]
     runs: tuple[StoredRun, ...]
+    queries: str = "all"
     _frames: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def subset(self, queries: str) -> MethodRuns:
+        if queries not in QUERY_SUBSETS:
+            raise DataError(f"Query subset must be one of {', '.join(QUERY_SUBSETS)}. Got {queries!r} instead.")
+        return MethodRuns(self.method, self.variant, self.runs, queries)
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -52,10 +67,20 @@ class MethodRuns:
         return all(metric in r.result.metrics for r in self.runs)
 
     def summary(self, metric: str) -> SeedSummary | None:
-        """Mean and sample std over seeds of the per-run means; None if a run lacks the metric."""
+        """Mean and sample std over seeds of the per-run means; None if a run lacks the metric (or, for a
+        query subset, holds no query of it)."""
         if not self.has(metric):
             return None
-        return seed_summary([r.result.metrics[metric] for r in self.runs])
+        if self.queries == "all":
+            return seed_summary([r.result.metrics[metric] for r in self.runs])
+        means = [self._run_frame(i)[metric].mean() for i in range(len(self.runs))]
+        return None if any(np.isnan(means)) else seed_summary(means)
+
+    def clusters(self) -> pd.Series | None:
+        """The query text of each scored query_id (the cluster of a clustered test), or None when the runs
+        did not store it (protocol-1 runs)."""
+        frame = self._run_frame(0)
+        return frame["query"] if "query" in frame.columns else None
 
     def per_query(self, metric: str) -> pd.Series:
         """(Q,) per-query values averaged over seeds, indexed by query_id (sorted).
@@ -75,16 +100,23 @@ class MethodRuns:
         # each run's per-query file is read (and validated) once, whatever the number of metrics tested
         key = ("run", index)
         if key not in self._frames:
-            self._frames[key] = self.runs[index].per_query().set_index("query_id")
+            frame = self.runs[index].per_query().set_index("query_id")
+            if self.queries != "all":
+                if "query_seen" not in frame.columns:
+                    raise DataError(f"{self.runs[index].path}: the run stored no query_seen column, so its "
+                                    f"{self.queries} queries cannot be told apart (a protocol-1 run).")
+                frame = frame[frame["query_seen"] == (1 if self.queries == "seen" else 0)]
+            self._frames[key] = frame
         return self._frames[key]
 
 
 class ExperimentRuns:
     """All runs of one experiment, grouped by (variant, method); a repeated (variant, method, seed) is an error."""
 
-    def __init__(self, name: str, runs: Iterable[StoredRun]) -> None:
+    def __init__(self, name: str, runs: Iterable[StoredRun], queries: str = "all") -> None:
         self.name = name
         self.runs = tuple(runs)
+        self.queries = queries
         grouped: dict[tuple[str, str], list[StoredRun]] = {}
         for run in self.runs:
             grouped.setdefault((variant_key(run.result.variant), run.result.method), []).append(run)
@@ -97,13 +129,32 @@ class ExperimentRuns:
                         f"Experiment {name!r} has two runs of {method} seed {a.result.seed} with variant {vkey}: "
                         f"{a.path} and {b.path}. Remove the stale one (a config change gives a new run id)."
                     )
-            self._groups[(vkey, method)] = MethodRuns(method, json.loads(vkey), tuple(members))
+            self._groups[(vkey, method)] = MethodRuns(method, json.loads(vkey), tuple(members)).subset(queries)
 
     def __len__(self) -> int:
         return len(self.runs)
 
     def where(self, predicate: Callable[[StoredRun], bool]) -> ExperimentRuns:
-        return ExperimentRuns(self.name, [r for r in self.runs if predicate(r)])
+        return ExperimentRuns(self.name, [r for r in self.runs if predicate(r)], self.queries)
+
+    def subset(self, queries: str) -> ExperimentRuns:
+        """The same runs, every number restricted to the seen or unseen test queries (``MethodRuns``)."""
+        return ExperimentRuns(self.name, self.runs, queries)
+
+    def protocol(self) -> int:
+        """The data protocol of the runs (1: every item of the query's category is the truth; 2: the ordered
+        item is the target and a share of queries is held out of training); a mix is an error."""
+        versions = sorted({int(r.result.config.get("data", {}).get("protocol", 1)) for r in self.runs})
+        if len(versions) != 1:
+            raise DataError(f"Experiment {self.name!r} mixes runs of data protocols {versions}; a table compares "
+                            "runs of one protocol. Render them from separate results directories.")
+        return versions[0]
+
+    def has_seen_flags(self) -> bool:
+        """Whether every run stored which test queries were seen in training (protocol-2 runs do)."""
+        # the parquet schema only: no per-query data is read for this
+        return bool(self.runs) and all(
+            "query_seen" in pq.read_schema(r.path / r.result.files["per_query"]).names for r in self.runs)
 
     def variants(self) -> list[dict[str, Any]]:
         unique = {vkey: json.loads(vkey) for vkey, _ in self._groups}
@@ -183,6 +234,15 @@ CELL_NOTE = "Cells: mean ± sample std (ddof=1) over seeds of each run's mean ov
 
 def paired(a: MethodRuns, b: MethodRuns, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Seed-averaged per-query values of two groups, paired by query_id (shared queries only)."""
-    x, y = a.per_query(metric), b.per_query(metric)
-    _, x_values, y_values = pair_by_query(x.index.to_numpy(), x.to_numpy(), y.index.to_numpy(), y.to_numpy())
+    x_values, y_values, _ = paired_clusters(a, b, metric)
     return x_values, y_values
+
+
+def paired_clusters(a: MethodRuns, b: MethodRuns, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``paired`` plus the cluster (query text) of each pair, or None when either group stored no query text."""
+    x, y = a.per_query(metric), b.per_query(metric)
+    ids, x_values, y_values = pair_by_query(x.index.to_numpy(), x.to_numpy(), y.index.to_numpy(), y.to_numpy())
+    texts = a.clusters() if a.clusters() is not None and b.clusters() is not None else None
+    if texts is None:
+        return x_values, y_values, None
+    return x_values, y_values, align_labels(ids, texts.index.to_numpy(), texts.to_numpy())

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 FRACTION_KEY = "preference_fraction"
 METHODS = ("raddpo", "dpo")
 METRICS = SID_METRICS
+# Protocol 2: the ordered item at the item and SID level.
+TARGET_FIG2_METRICS = ("target_hit@10", "target_mrr", "target_sid_hit@64", "target_sid_mrr")
 COLORS = {"raddpo": "#d62728", "dpo": "#1f77b4"}
 OTHER_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
@@ -50,19 +52,20 @@ def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> 
     # fraction -> the variant dict as stored (so 1 and 1.0 written by different tools both resolve)
     by_fraction = {float(v[FRACTION_KEY]): v for v in experiment.variants() if FRACTION_KEY in v}
     fractions = sorted(by_fraction)
+    metrics = TARGET_FIG2_METRICS if experiment.protocol() >= 2 else METRICS
     others = [m for m in experiment.methods() if m not in METHODS and m != "sft"]
     methods = [m for m in METHODS if m in experiment.methods()] + others
     columns = tuple(
         Column(f"{method}:{metric}", get_metric(metric).label, method_label(method), decimals=2, signed=True)
         for method in methods
-        for metric in METRICS
+        for metric in metrics
     )
     comparisons = []
     for fraction in fractions:
         sft = _sft_for(experiment, by_fraction[fraction])
         for method in methods:
             group = experiment.get(method, by_fraction[fraction])
-            for metric in METRICS:
+            for metric in metrics:
                 if group is not None and sft is not None and group.has(metric) and sft.has(metric):
                     comparisons.append(Comparison(f"{fraction:g}", f"{method}:{metric}", SFT_MARK, group, sft, metric))
     tests = run_comparisons(comparisons, significance)
@@ -76,7 +79,7 @@ def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> 
         cells = []
         for method in methods:
             group = experiment.get(method, by_fraction[fraction])
-            for metric in METRICS:
+            for metric in metrics:
                 base = sft.summary(metric) if sft is not None else None
                 mine = group.summary(metric) if group is not None else None
                 if base is None or mine is None or base.mean == 0:
@@ -85,12 +88,14 @@ def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> 
                 marks, pvalues = tests.cell(f"{fraction:g}", f"{method}:{metric}")
                 value = 100.0 * (mine.mean - base.mean) / base.mean
                 cells.append(Cell(value=value, n_seeds=mine.n_seeds, marks=marks, pvalues=pvalues))
-        rows.append(Row(f"{100 * fraction:g}%", tuple(cells), key=f"{fraction:g}"))
+        rows.append(Row(f"{100 * fraction:g}% ({_examples_seen(experiment, by_fraction[fraction])})", tuple(cells),
+                        key=f"{fraction:g}"))
 
     notes = [
         f"Dataset {dataset}, model size {model_size}. {describe_runs(experiment)}",
         "Cells: relative improvement over SFT in percent, 100 * (mean_method - mean_SFT) / mean_SFT, means over "
-        "seeds; rows are the fraction of the preference set used for alignment.",
+        "seeds; rows are the fraction of the preference set used for alignment, with the preference examples "
+        "each method saw (optimizer steps x batch size, from the runs' budgets).",
         significance_legend(significance, "SFT at the same preference fraction", None),
         "In fig2.png, filled markers are the points marked †.",
         "The paper's Figure 2 (10M to 50M preference examples) prints no values, so none are shown beside it.",
@@ -109,6 +114,16 @@ def build_fig2(experiment: ExperimentRuns, significance: SignificanceConfig) -> 
     )
 
 
+def _examples_seen(experiment: ExperimentRuns, variant: dict) -> str:
+    """The preference examples seen at one fraction, from the stored budgets (one number when every method and
+    seed saw the same, a range otherwise)."""
+    seen = sorted({r.result.budget.examples_seen for m in experiment.methods()
+                   if (g := experiment.get(m, variant)) is not None for r in g.runs})
+    if not seen:
+        return "no runs"
+    return f"{seen[0]:,} examples" if len(seen) == 1 else f"{seen[0]:,}-{seen[-1]:,} examples"
+
+
 def render_fig2_png(table: Table) -> bytes:
     """One panel per SID-level metric, one line per method; filled markers are significant (†) points.
 
@@ -121,10 +136,15 @@ def render_fig2_png(table: Table) -> bytes:
         method = column.key.split(":", 1)[0]
         if method not in methods:
             methods.append(method)
+    metrics: list[str] = []
+    for column in table.columns:
+        metric = column.key.split(":", 1)[1]
+        if metric not in metrics:
+            metrics.append(metric)
     figure = Figure(figsize=(12.0, 3.2), dpi=100)
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(METRICS), sharex=True)
-    for ax, metric in zip(axes, METRICS):
+    axes = figure.subplots(1, len(metrics), sharex=True)
+    for ax, metric in zip(axes, metrics):
         ax.axhline(0.0, color="#999999", linewidth=0.8)
         for i, method in enumerate(methods):
             index = next((j for j, c in enumerate(table.columns) if c.key == f"{method}:{metric}"), None)
@@ -141,8 +161,8 @@ def render_fig2_png(table: Table) -> bytes:
                 ax.plot([x], [cell.value], marker="o", markersize=5, color=color,
                         markerfacecolor=color if cell.marks else "white")
         ax.set_title(get_metric(metric).long_label, fontsize=10)
-        ax.set_xlabel("preference data (%)", fontsize=9)
-        ax.set_xticks(fractions)
+        ax.set_xlabel("preference data (% of the set; examples seen)", fontsize=9)
+        ax.set_xticks(fractions, [row.label.replace(" examples", "").replace(" (", "\n(") for row in table.rows])
         ax.tick_params(labelsize=8)
         ax.grid(True, color="#eeeeee", linewidth=0.6)
     axes[0].set_ylabel("improvement over SFT (%)", fontsize=9)

@@ -21,13 +21,14 @@ import numpy as np
 
 from benchmark.config import check_number
 from benchmark.stats import compare_family
-from benchmark.tables.collect import MethodRuns, paired
+from benchmark.tables.collect import MethodRuns, paired_clusters
 
 log = logging.getLogger(__name__)
 
 SFT_MARK = "†"
 BASELINE_MARK = "‡"
-MARK_ORDER = (SFT_MARK, BASELINE_MARK)
+LOOKUP_MARK = "§"  # against the query lookup table, the strongest non-learned memoriser (protocol 2)
+MARK_ORDER = (SFT_MARK, BASELINE_MARK, LOOKUP_MARK)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,21 +88,23 @@ def run_comparisons(comparisons: Sequence[Comparison], config: SignificanceConfi
     """
     keys: list[tuple[str, str, str]] = []
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    clusters: list[np.ndarray | None] = []
     skipped: list[str] = []
     for comp in comparisons:
         what = f"{comp.treatment.method} vs {comp.control.method} on {comp.metric}"
         if comp.treatment.test_hashes != comp.control.test_hashes:
             skipped.append(f"{what} (different test splits)")
             continue
-        a, b = paired(comp.treatment, comp.control, comp.metric)
+        a, b, labels = paired_clusters(comp.treatment, comp.control, comp.metric)
         if a.size == 0:
             skipped.append(f"{what} (no shared queries)")
             continue
         keys.append((comp.row, comp.column, comp.mark))
         pairs.append((a, b))
+        clusters.append(labels)
     for line in skipped:
         log.warning("significance test skipped: %s", line)
-    tested = compare_family(pairs, n_resamples=config.n_resamples, seed=config.seed)
+    tested = compare_family(pairs, n_resamples=config.n_resamples, seed=config.seed, clusters=clusters)
     return Significance({k: t.pvalue_holm for k, t in zip(keys, tested)}, config.alpha, tuple(skipped))
 
 
@@ -123,14 +126,19 @@ def rank_emphasis(values: Sequence[float | None], decimals: int, lower_is_better
     return out
 
 
-def significance_legend(config: SignificanceConfig, sft_meaning: str, baseline_meaning: str | None) -> str:
+def significance_legend(config: SignificanceConfig, sft_meaning: str, baseline_meaning: str | None,
+                        lookup_meaning: str | None = None, clustered: bool = False) -> str:
     """The legend printed under every table with marks."""
     parts = [f"{SFT_MARK}: differs from {sft_meaning}"]
     if baseline_meaning:
         parts.append(f"{BASELINE_MARK}: differs from {baseline_meaning}")
+    if lookup_meaning:
+        parts.append(f"{LOOKUP_MARK}: differs from {lookup_meaning}")
+    flips = ("signs flipped per query cluster (rows sharing a query string are not independent; exact when "
+             "2^clusters <= the number of sign flips)" if clustered else "signs flipped per test row")
     return (
         "; ".join(parts)
         + f" (two-sided paired permutation test on per-query values averaged over seeds, paired by query_id, "
-        f"{config.n_resamples} sign flips, seed {config.seed}; Holm-adjusted over all comparisons of this table, "
-        f"adjusted p < {config.alpha:g}). The direction is read from the means."
+        f"{flips}, {config.n_resamples} sign flips, seed {config.seed}; Holm-adjusted over all comparisons of "
+        f"this table, adjusted p < {config.alpha:g}). The direction is read from the means."
     )

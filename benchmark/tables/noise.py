@@ -28,6 +28,7 @@ from benchmark.tables.table1 import MAIN_METHODS, best_group, method_label
 
 BASELINES = ("sft", "dpo", "simpo", "orpo")
 COLUMNS = tuple(metric_column(m) for m in NOISE_METRICS)
+TARGET_COLUMNS = tuple(metric_column(m) for m in ("target_hit@10", "target_mrr", "target_sid_hit@64"))
 FACTOR_LABELS = {"eta": "η", "noise_floor": "noise floor"}
 GAP_LABEL = "Δ RAD-DPO − best baseline"
 
@@ -44,6 +45,7 @@ def level_label(variant: Mapping[str, Any]) -> str:
 
 def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) -> Table:
     dataset = experiment.single("dataset")
+    columns = TARGET_COLUMNS if experiment.protocol() >= 2 else COLUMNS
     model_size = experiment.single("model_size")
     variants = experiment.variants()
     present = set(experiment.methods())
@@ -54,7 +56,7 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
     for i, variant in enumerate(variants):
         groups = {m: experiment.get(m, variant) for m in methods}
         sft, raddpo = groups.get("sft"), groups.get("raddpo")
-        for column in COLUMNS:
+        for column in columns:
             metric = column.key
             for method in methods:
                 group = groups[method]
@@ -73,13 +75,13 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
         groups = {m: experiment.get(m, variant) for m in methods}
         listed = [m for m in methods if groups[m] is not None]
         emphasis = {}
-        for column in COLUMNS:
+        for column in columns:
             means = [_mean(groups[m], column.key) for m in listed]
             for method, mark in zip(listed, rank_emphasis(means, column.decimals)):
                 emphasis[(method, column.key)] = mark
         for method in listed:
             cells = []
-            for column in COLUMNS:
+            for column in columns:
                 summary = groups[method].summary(column.key)
                 marks, pvalues = tests.cell(f"{i}:{method}", column.key)
                 cells.append(
@@ -93,9 +95,9 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
                     )
                 )
             rows.append(Row(method_label(method), tuple(cells), key=f"{i}:{method}", section=section))
-        if any((i, c.key) in best_names for c in COLUMNS):
+        if any((i, c.key) in best_names for c in columns):
             cells = []
-            for column in COLUMNS:
+            for column in columns:
                 name = best_names.get((i, column.key))
                 if name is None:
                     cells.append(Cell())
@@ -107,7 +109,7 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
             rows.append(Row(GAP_LABEL, tuple(cells), key=f"{i}:gap", section=section))
             named = ", ".join(
                 f"{column.group} {column.header}: {method_label(best_names[(i, column.key)])}"
-                for column in COLUMNS
+                for column in columns
                 if (i, column.key) in best_names
             )
             best_lines.append(f"{section}: {named}")
@@ -132,7 +134,7 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
         name="noise",
         title=f"Noise robustness: click-noise sweep on {dataset}",
         stub_header="Method",
-        columns=COLUMNS,
+        columns=columns,
         rows=tuple(rows),
         notes=tuple(notes),
     )

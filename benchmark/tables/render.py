@@ -216,7 +216,7 @@ def latex_marks(marks: str) -> str:
     """"†‡" -> "$^{\\dagger\\ddagger}$": all marks in one superscript."""
     if not marks:
         return ""
-    names = {"†": r"\dagger", "‡": r"\ddagger"}
+    names = {"†": r"\dagger", "‡": r"\ddagger", "§": r"\S"}
     return "$^{" + "".join(names.get(m, latex_escape(m)) for m in marks) + "}$"
 
 

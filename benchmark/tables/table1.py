@@ -1,9 +1,18 @@
 """Table 1: every method and the RAD-DPO ablations on one dataset (the paper's Table 1 layout).
 
-Rows: SFT, DPO, SimPO, ORPO, RAD-DPO, then "Ablation studies" (w/o TLGD, w/o RDRW, w/o multi-label SFT), then
-any other method found in the runs; columns: hallucination rate, item-level R@10/100/500 + MRR, SID-level
-R@8/64/128 + MRR. Cells are mean ± std over seeds. Marks: † against SFT, ‡ (RAD-DPO, its ablations and other
-methods) against the best of DPO/SimPO/ORPO in that column. The paper's reported rows follow as a block.
+Protocol 2 (the held-out ordered item is the target): rows start with the non-learned baselines (popularity,
+the query lookup table, zero-shot dense retrieval) and the SFT checkpoint every method starts from, then the
+budget-matched control (continued SFT), DPO, SimPO, ORPO, RAD-DPO and the ablations; columns lead with rank-1
+hallucination, then the ordered item's HR/NDCG/MRR at the item and SID level, then the category-level hit rate.
+Marks: † against continued SFT, ‡ (RAD-DPO, its ablations and other methods) against the best of
+DPO/SimPO/ORPO in that column, § against the query lookup; tests flip signs per query cluster. Bold and
+underline mark only significant differences: the best row and every row not significantly different from it
+are bold (a tie is printed as a tie), the next group underlined. The paper's numbers are not printed beside
+protocol-2 rows: they score a relevant set on internal JD.com data, so their levels are not comparable.
+
+Protocol 1 (every item of the query's category is the truth; results stored before protocol 2): the paper's
+columns (hallucination, item R@10/100/500 + MRR, SID R@8/64/128 + MRR), emphasis by printed rank, per-row
+tests, and the paper's rows as a labelled block. Cells are mean ± std over seeds.
 """
 
 from __future__ import annotations
@@ -11,10 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.errors import DataError
-from benchmark.metrics.registry import TABLE1_METRICS, lower_is_better
-from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs
+from benchmark.metrics.registry import TABLE1_METRICS, TARGET_METRICS, get_metric, lower_is_better
+from benchmark.stats import compare_family
+from benchmark.suite.untrained import SFT_START
+from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs, paired_clusters
 from benchmark.tables.markers import (
     BASELINE_MARK,
+    LOOKUP_MARK,
     SFT_MARK,
     Comparison,
     SignificanceConfig,
@@ -26,6 +38,9 @@ from benchmark.tables.paper import PaperRow
 from benchmark.tables.render import Cell, Row, Table, metric_column
 
 MAIN_METHODS = ("sft", "dpo", "simpo", "orpo", "raddpo")
+NON_LEARNED = ("popularity", "query-lookup", "dense-zeroshot")
+LOOKUP = "query-lookup"
+PRIMARY_METRIC = "target_hit@10"  # the protocol-2 headline: was the ordered item in the top 10 items?
 ABLATIONS = ("raddpo-no-tlgd", "raddpo-no-rdrw", "raddpo-no-mlsft")
 PREFERENCE_BASELINES = ("dpo", "simpo", "orpo")
 METHOD_LABELS = {
@@ -38,8 +53,35 @@ METHOD_LABELS = {
     "raddpo-no-rdrw": "w/o RDRW",
     "raddpo-no-mlsft": "w/o multi-label SFT",
 }
+# Protocol 2 names the budget-matched control for what it is, and adds the rows that train nothing.
+PROTOCOL2_LABELS = {
+    "sft": "Continued SFT",
+    "sft-start": "SFT checkpoint (start)",
+    "popularity": "Popularity",
+    "query-lookup": "Query lookup",
+    "dense-zeroshot": "Zero-shot dense (MiniLM)",
+}
 ABLATION_SECTION = "Ablation studies"
 OTHER_SECTION = "Other methods"
+BASELINE_SECTION = "Non-learned baselines"
+QUERY_SUBSET_NOTES = {
+    "all": "",
+    "seen": ", test queries seen in training only",
+    "unseen": ", test queries held out of training only (unseen)",
+}
+PROTOCOL2_NOTE = (
+    "Data protocol 2: the held-out ordered item is the target (Target HR@K, MRR, graded NDCG@K with 2 = ordered "
+    "item, 1 = another item of the query's category, 0 = other); the category-level HR counts any item of the "
+    "query's category (semantic hit rate). A share of query nodes is held out of all training: see the seen/unseen tables. "
+    "Continued SFT is the budget-matched control (the same preference impressions, steps and batch as every "
+    "method); the SFT checkpoint (start) row is where every method begins. Reachable ceilings, the baselines' "
+    "construction and the share of the SID code space that is valid are in the dataset's data card "
+    "(results/data/)."
+)
+PAPER_NOTE_PROTOCOL2 = (
+    "The paper's Table 1 (results/paper/table1.csv) is reported on internal JD.com data with a relevant-set "
+    "recall; its levels are not comparable with these rows and it is not printed beside them."
+)
 
 def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
@@ -68,10 +110,12 @@ def build_methods_table(
     paper: dict[str, PaperRow] | None = None,
     paper_section: str = "",
     paper_note: str = "",
-    metrics: Sequence[str] = TABLE1_METRICS,
+    metrics: Sequence[str] | None = None,
 ) -> Table:
-    """The Table-1 layout for the runs of ``experiment`` (one dataset, one model size, one variant), one
-    column per registered metric of ``metrics``."""
+    """The Table-1 layout for the runs of ``experiment`` (one dataset, one model size, one variant, one
+    protocol), one column per registered metric of ``metrics`` (default: the protocol's Table 1 columns)."""
+    protocol = experiment.protocol()
+    metrics = metrics or (TARGET_METRICS if protocol >= 2 else TABLE1_METRICS)
     columns = tuple(metric_column(m) for m in metrics)
     dataset = experiment.single("dataset")
     model_size = experiment.single("model_size")
@@ -80,13 +124,17 @@ def build_methods_table(
         raise DataError(f"Experiment {experiment.name!r} has several variants {variants}; its table expects one.")
     variant = variants[0]
     present = set(experiment.methods())
+    untrained = (*NON_LEARNED, SFT_START)
+    known = {*MAIN_METHODS, *ABLATIONS, *untrained}
     layout = (
-        [("", m) for m in MAIN_METHODS if m in present]
+        [(BASELINE_SECTION, m) for m in NON_LEARNED if m in present]
+        + [("", m) for m in (SFT_START, *MAIN_METHODS) if m in present]
         + [(ABLATION_SECTION, m) for m in ABLATIONS if m in present]
-        + [(OTHER_SECTION, m) for m in sorted(present - set(MAIN_METHODS) - set(ABLATIONS))]
+        + [(OTHER_SECTION, m) for m in sorted(present - known)]
     )
     groups = {m: experiment.get(m, variant) for _, m in layout}
-    sft = groups.get("sft")
+    sft, lookup = groups.get("sft"), groups.get(LOOKUP)
+    clustered = all(g.clusters() is not None for g in groups.values())
 
     comparisons = []
     for column in columns:
@@ -94,21 +142,34 @@ def build_methods_table(
         baseline = best_group([groups.get(m) for m in PREFERENCE_BASELINES], metric)
         for _, method in layout:
             group = groups[method]
-            if method == "sft" or not group.has(metric):
+            if method == "sft" or method in NON_LEARNED or not group.has(metric):
                 continue
             if sft is not None and sft.has(metric):
                 comparisons.append(Comparison(method, metric, SFT_MARK, group, sft, metric))
-            if baseline is not None and method not in PREFERENCE_BASELINES:
+            if baseline is not None and method not in PREFERENCE_BASELINES and method != SFT_START:
                 comparisons.append(Comparison(method, metric, BASELINE_MARK, group, baseline, metric))
+        for method in ("sft", SFT_START) if protocol >= 2 else ():
+            group = groups.get(method)
+            if group is not None and lookup is not None and group.has(metric):
+                comparisons.append(Comparison(method, metric, LOOKUP_MARK, group, lookup, metric))
+        for _, method in layout if protocol >= 2 else ():
+            if method in {"sft", *untrained} or lookup is None or not groups[method].has(metric):
+                continue
+            comparisons.append(Comparison(method, metric, LOOKUP_MARK, groups[method], lookup, metric))
     tests = run_comparisons(comparisons, significance)
 
-    ranked = [m for m in MAIN_METHODS if m in present]
+    ranked = [m for section, m in layout if section in ("", BASELINE_SECTION)]
     emphasis = {}
     for column in columns:
-        means = [_mean(groups[m], column.key) for m in ranked]
-        for method, mark in zip(ranked, rank_emphasis(means, column.decimals, column.lower_is_better)):
+        if clustered:  # protocol 2: only significant differences are emphasised
+            marks = tie_emphasis([groups[m] for m in ranked], column.key, significance)
+        else:
+            marks = rank_emphasis([_mean(groups[m], column.key) for m in ranked], column.decimals,
+                                  column.lower_is_better)
+        for method, mark in zip(ranked, marks):
             emphasis[(method, column.key)] = mark
 
+    labels = {**METHOD_LABELS, **(PROTOCOL2_LABELS if protocol >= 2 else {})}
     rows = []
     for section, method in layout:
         cells = []
@@ -125,29 +186,96 @@ def build_methods_table(
                     pvalues=pvalues,
                 )
             )
-        rows.append(Row(method_label(method), tuple(cells), key=method, section=section))
-    if paper:
+        rows.append(Row(labels.get(method, method), tuple(cells), key=method, section=section))
+    if paper and protocol < 2:
         for method in [*MAIN_METHODS, *ABLATIONS]:
             if method in paper:
                 values = paper[method].values
                 cells = tuple(Cell(value=values.get(c.key)) for c in columns)
                 rows.append(Row(paper[method].label, cells, key=f"paper:{method}", section=paper_section))
 
-    notes = [
-        f"Dataset {dataset}, model size {model_size}. {describe_runs(experiment)} {CELL_NOTE}",
-        "Bold: best, underline: second best per column among the main rows (SFT, DPO, SimPO, ORPO, RAD-DPO), "
-        "compared as printed; lower is better for Halluc.",
-        significance_legend(
-            significance,
-            "SFT",
-            "the best of DPO, SimPO and ORPO in that column (marked on RAD-DPO, its ablations and other methods)",
-        ),
-    ]
+    notes = []
+    if protocol >= 2:
+        verdict = lookup_verdict(groups, layout, tests, significance)
+        if verdict:
+            notes.append(verdict)
+    notes.append(f"Dataset {dataset}, model size {model_size}, data protocol {protocol}"
+                 f"{QUERY_SUBSET_NOTES[experiment.queries]}. {describe_runs(experiment)} {CELL_NOTE}")
+    if protocol >= 2:
+        notes += [
+            PROTOCOL2_NOTE,
+            "Bold: the best row of a column and every row not significantly different from it (a tie is "
+            "printed as a tie); underline: the best of the remaining rows and its ties (baselines and main rows; "
+            "clustered permutation tests against that row, Holm-adjusted within the column).",
+        ]
+    else:
+        notes.append("Data protocol 1: every item of the query's category counts as relevant. "
+                     "Bold: best, underline: second best per column among the main rows (SFT, DPO, SimPO, ORPO, "
+                     "RAD-DPO), compared as printed; lower is better for Halluc.")
+    notes.append(significance_legend(
+        significance,
+        "continued SFT" if protocol >= 2 else "SFT",
+        "the best of DPO, SimPO and ORPO in that column (marked on RAD-DPO, its ablations and other methods)",
+        "the query lookup table (marked on every trained row and the SFT start)" if protocol >= 2 else None,
+        clustered=clustered,
+    ))
     if tests.skipped:
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
     if paper and paper_note:
-        notes.append(paper_note)
+        notes.append(paper_note if protocol < 2 else PAPER_NOTE_PROTOCOL2)
     return Table(name=name, title=title, stub_header="Method", columns=columns, rows=tuple(rows), notes=tuple(notes))
+
+
+def lookup_verdict(groups: dict[str, MethodRuns], layout: list[tuple[str, str]], tests,
+                   significance: SignificanceConfig, metric: str = PRIMARY_METRIC) -> str:
+    """The sentence a reader needs first: is the best trained row significantly better than the query lookup
+    table on the primary metric, or does a parameter-free table tie it?"""
+    lookup = groups.get(LOOKUP)
+    trained = [m for section, m in layout if m not in (*NON_LEARNED, SFT_START)]
+    if lookup is None or not lookup.has(metric) or not trained:
+        return ""
+    best = best_group([groups[m] for m in trained], metric)
+    if best is None:
+        return ""
+    ours, theirs = best.summary(metric), lookup.summary(metric)
+    tested = dict(tests.cell(best.method, metric)[1]).get(LOOKUP_MARK)
+    label = get_metric(metric).long_label
+    head = (f"Read first: on {label} the best trained row ({PROTOCOL2_LABELS.get(best.method, method_label(best.method))}, "
+            f"{ours.mean:.4f}) against the query lookup table ({theirs.mean:.4f}): ")
+    if tested is None:
+        return head + "not tested."
+    if tested >= significance.alpha:
+        return head + f"no significant difference (Holm-adjusted p = {tested:.3g}); a parameter-free table ties it."
+    word = "better" if (ours.mean > theirs.mean) != lower_is_better(metric) else "worse"
+    return head + f"significantly {word} (Holm-adjusted p = {tested:.3g})."
+
+
+def tie_emphasis(groups: Sequence[MethodRuns], metric: str, significance: SignificanceConfig) -> list[str]:
+    """"best" / "second" / "" per group: the best mean and every group not significantly different from it
+    (clustered paired permutation tests against the leader, Holm-adjusted within the column) are "best"; the
+    same rule on the remaining groups gives "second". Groups lacking the metric get ""."""
+    out = [""] * len(groups)
+    remaining = [i for i, g in enumerate(groups) if g.has(metric)]
+    sign = -1.0 if lower_is_better(metric) else 1.0
+    for mark in ("best", "second"):
+        if len(remaining) < 2 and mark == "best":
+            return out
+        if not remaining:
+            break
+        leader = max(remaining, key=lambda i: (sign * groups[i].summary(metric).mean, -i))
+        others = [i for i in remaining if i != leader]
+        pairs, clusters = [], []
+        for i in others:
+            a, b, labels = paired_clusters(groups[i], groups[leader], metric)
+            pairs.append((a, b))
+            clusters.append(labels)
+        tested = compare_family(pairs, n_resamples=significance.n_resamples, seed=significance.seed,
+                                clusters=clusters)
+        ties = [i for i, t in zip(others, tested) if t.pvalue_holm >= significance.alpha]
+        for i in (leader, *ties):
+            out[i] = mark
+        remaining = [i for i in others if i not in ties]
+    return out
 
 
 def _mean(group: MethodRuns, metric: str) -> float | None:
@@ -165,7 +293,7 @@ def build_table1(
         title=f"Table 1: preference-alignment methods and RAD-DPO ablations on {dataset}",
         significance=significance,
         paper=paper,
-        paper_section="Paper, Table 1 (as reported; JD.com data, Qwen 1.7B)",
+        paper_section="Paper, Table 1 (reported on internal JD.com data, Qwen 1.7B; levels not comparable)",
         paper_note=(
             "Paper rows: the RAD-DPO paper's Table 1 as printed (results/paper/table1.csv): industrial JD.com "
             "data and a 1.7B backbone, single numbers without std or significance. Compare directions of "

@@ -25,6 +25,7 @@ from benchmark.tables.table1 import MAIN_METHODS, PREFERENCE_BASELINES, best_gro
 
 SIZE_ORDER = ("xs", "s", "m", "l")
 METRICS = SID_METRICS
+TARGET_TABLE2_METRICS = ("target_hit@10", "target_mrr", "target_sid_hit@8", "target_sid_hit@64", "target_sid_mrr")
 OURS = "This benchmark"
 PAPER = "Paper (reported)"
 
@@ -37,7 +38,10 @@ def build_table2(
     experiment: ExperimentRuns, significance: SignificanceConfig, paper: dict[tuple[str, str], PaperRow] | None
 ) -> Table:
     dataset = experiment.single("dataset")
-    columns = [metric_column(metric, OURS) for metric in METRICS]
+    protocol = experiment.protocol()
+    metrics = TARGET_TABLE2_METRICS if protocol >= 2 else METRICS
+    paper = paper if protocol < 2 else None  # the paper's relevant-set recall is no target-item metric
+    columns = [metric_column(metric, OURS) for metric in metrics]
     if paper:
         columns += [Column(f"paper:{c.key}", c.header, PAPER) for c in columns]
     sizes = sorted(experiment.values("model_size"), key=_size_order)
@@ -60,7 +64,7 @@ def build_table2(
 
     comparisons = []
     for size in sizes:
-        for metric in METRICS:
+        for metric in metrics:
             sft = blocks.get((size, "sft"))
             baseline = best_group([blocks.get((size, m)) for m in PREFERENCE_BASELINES], metric)
             for method in methods:
@@ -82,7 +86,7 @@ def build_table2(
         if paper_rows:
             section += f" (paper: {next(iter(paper_rows.values())).paper_model})"
         emphasis = {}
-        for metric in METRICS:
+        for metric in metrics:
             means = [_mean(blocks[(size, m)], metric) for m in present_methods]
             for method, mark in zip(present_methods, rank_emphasis(means, 4)):
                 emphasis[(method, metric)] = mark
@@ -90,7 +94,7 @@ def build_table2(
             group = blocks[(size, method)]
             row = f"{size}:{method}"
             cells = []
-            for metric in METRICS:
+            for metric in metrics:
                 summary = group.summary(metric)
                 marks, pvalues = tests.cell(row, metric)
                 cells.append(
@@ -105,11 +109,12 @@ def build_table2(
                 )
             if paper:
                 values = paper_rows[method].values if method in paper_rows else {}
-                cells += [Cell(value=values.get(metric)) for metric in METRICS]
+                cells += [Cell(value=values.get(metric)) for metric in metrics]
             rows.append(Row(method_label(method), tuple(cells), key=row, section=section))
 
     notes = [
-        f"Dataset {dataset}, SID-level metrics. {describe_runs(experiment)} {CELL_NOTE}",
+        f"Dataset {dataset}, data protocol {protocol}, "
+        f"{'ordered-item metrics' if protocol >= 2 else 'SID-level metrics'}. {describe_runs(experiment)} {CELL_NOTE}",
         "Bold: best, underline: second best per column within each size, compared as printed.",
         significance_legend(
             significance,
@@ -127,7 +132,8 @@ def build_table2(
         )
     return Table(
         name="table2",
-        title=f"Table 2: model-size ladder on {dataset} (SID-level metrics)",
+        title=f"Table 2: model-size ladder on {dataset} "
+              f"({'ordered item' if protocol >= 2 else 'SID-level metrics'})",
         stub_header="Method",
         columns=tuple(columns),
         rows=tuple(rows),

@@ -16,7 +16,7 @@ from benchmark.data import (
     list_datasets,
     sources,
 )
-from benchmark.data.dataset import EVAL_COLUMNS, TRAIN_COLUMNS
+from benchmark.data.dataset import TRAIN_COLUMNS, eval_columns
 from benchmark.data.loaders import load_amazon18
 from benchmark.data.splits import leave_one_out
 
@@ -40,7 +40,8 @@ def test_registry_lists_the_four_datasets() -> None:
 def test_contract_columns_and_types(synthetic) -> None:
     ds = synthetic
     assert list(ds.train.columns) == list(TRAIN_COLUMNS) and list(ds.preference.columns) == list(TRAIN_COLUMNS)
-    assert list(ds.valid.columns) == list(EVAL_COLUMNS) and list(ds.test.columns) == list(EVAL_COLUMNS)
+    columns = list(eval_columns(ds.config.protocol))
+    assert list(ds.valid.columns) == columns and list(ds.test.columns) == columns
     assert ds.items["item_id"].tolist() == list(range(len(ds.items)))
     assert list(ds.items.columns) == ["item_id", "source_id", "title", "category", "brand", "text"]
     row = ds.train.iloc[0]
@@ -167,8 +168,10 @@ def test_cli_list_build_stats(monkeypatch, capsys) -> None:
 
 
 def test_default_synthetic_regression_values() -> None:
-    """The default smoke dataset; exact counts and tight statistics (a protocol change must show up here)."""
-    ds = build_dataset("synthetic")
+    """The default smoke dataset under protocol 1 (its values from before protocol 2 existed; protocol 2
+    regression values are in test_protocol2.py); exact counts and tight statistics (a protocol change must
+    show up here)."""
+    ds = build_dataset("synthetic", DataConfig(protocol=1))
     s = ds.stats
     assert (s["users"], s["items"], s["interactions"]) == (400, 600, 3748)
     assert (s["impressions"], s["valid_rows"], s["test_rows"]) == (2548, 400, 400)
@@ -176,4 +179,4 @@ def test_default_synthetic_regression_values() -> None:
     assert abs(s["pseudo_negative_rate"] - 0.5016) < 0.005
     assert abs(s["positives_per_impression"]["mean"] - 1.930) < 0.01
     assert abs(s["click_rate_by_rank"][0] - 0.7626) < 0.005
-    assert ds.test.iloc[0]["query"] == build_dataset("synthetic").test.iloc[0]["query"]
+    assert ds.test.iloc[0]["query"] == build_dataset("synthetic", DataConfig(protocol=1)).test.iloc[0]["query"]

@@ -51,7 +51,8 @@ def test_synthetic_submission_validates_through_the_cli(tmp_path: Path, capsys: 
         "method": {"name": "noisy-oracle", "description": "Half of the relevant SIDs, then random codes.",
                    "code": "https://example.org/oracle"},
         "seeds": [0], "budget": {"optimizer_steps": 0, "batch_size": 1, "tokens": 0}, "hardware": "none",
-        "training_data": {"dataset": "synthetic", "data": {}, "sids": SIDS},
+        # a card names its data protocol; one that names none is a protocol-1 card (written before protocol 2)
+        "training_data": {"dataset": "synthetic", "data": {"protocol": 2}, "sids": SIDS},
         "evaluation": {"beam_width": BEAM},
         "hashes": {"test_hash": dataset.test_hash, "catalog_hash": catalog.catalog_hash,
                    "split_hash": dataset.split_hash},

@@ -9,6 +9,7 @@ from benchmark.metrics.registry import (
     NOISE_METRICS,
     SID_METRICS,
     TABLE1_METRICS,
+    TARGET_METRICS,
     Metric,
     UnknownNameError,
     board_header,
@@ -24,9 +25,10 @@ from benchmark.metrics.registry import (
 
 def test_standard_set_in_report_order() -> None:
     assert metric_names() == tuple(EvalConfig().metric_names())
-    assert metric_names()[:3] == ("halluc", "halluc@1", "item_recall@10")
+    assert metric_names()[:3] == ("halluc@1", "halluc", "target_hit@10")
+    assert metric_names().index("target_sid_mrr") + 1 == metric_names().index("item_recall@10")
     assert {m for m in metric_names() if lower_is_better(m)} == {"halluc", "halluc@1"}
-    for named_set in (TABLE1_METRICS, SID_METRICS, NOISE_METRICS):
+    for named_set in (TABLE1_METRICS, SID_METRICS, NOISE_METRICS, TARGET_METRICS):
         assert all(name in metric_names() for name in named_set)
 
 
@@ -63,7 +65,8 @@ def test_duplicate_name_refused() -> None:
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(name="x", family="user"), r"The 'family' parameter of Metric must be one of validity, item, sid\. "
+        (dict(name="x", family="user"), r"The 'family' parameter of Metric must be one of validity, target, "
+                                        r"target_sid, item, sid\. "
                                         r"Got 'user' instead\."),
         (dict(name="x@5", family="item"), r"The 'cutoff' parameter of Metric 'x@5' must be 5"),
         (dict(name="x", family="item", any_cutoff=True), r"'any_cutoff' needs a name of the form stem@K"),
@@ -75,5 +78,9 @@ def test_metric_validation_names_the_parameter(kwargs, message) -> None:
 
 
 def test_evaluated_names_expand_open_stems_to_the_configured_cutoffs() -> None:
-    assert evaluated_names({"item": (5,)}) == ["halluc", "halluc@1", "item_recall@5", "item_hit@5", "item_mrr",
+    # the target families take the item / SID levels' cutoffs; without targets they are left out
+    assert evaluated_names({"item": (5,)}) == ["halluc@1", "halluc", "target_hit@5", "target_ndcg@5", "target_mrr",
+                                                "target_sid_mrr", "item_recall@5", "item_hit@5", "item_mrr",
                                                 "sid_mrr"]
+    assert evaluated_names({"item": (5,), "sid": (2,)}, with_targets=False) == [
+        "halluc@1", "halluc", "item_recall@5", "item_hit@5", "item_mrr", "sid_recall@2", "sid_hit@2", "sid_mrr"]

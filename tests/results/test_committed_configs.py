@@ -11,6 +11,7 @@ import pytest
 from benchmark.artifacts import hash_json
 from benchmark.config import from_dict
 from benchmark.methods import get_method
+from benchmark.suite.untrained import NoConfig, is_untrained
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 RUNS = sorted(RESULTS.glob("*/runs/*/run.json"))
@@ -23,7 +24,8 @@ def test_committed_run_stores_the_resolved_configuration(path: Path | None) -> N
         pytest.skip("no committed runs")
     run = json.loads(path.read_text())
     config = run["config"]
-    method = get_method(run["method"]).config_cls
+    # a run that trains nothing (a non-learned baseline, the SFT start) has the empty NoConfig
+    method = NoConfig if is_untrained(run["method"]) else get_method(run["method"]).config_cls
     # every field of the method's config is recorded (DPO's beta, SimPO's gamma, ...), and it resolves as stored
     assert set(config["method_config"]) == {f.name for f in dataclasses.fields(method)}
     from_dict(method, config["method_config"])

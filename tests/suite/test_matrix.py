@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.config import ConfigError
 from benchmark.suite.matrix import expand, shard
-from benchmark.suite.profiles import PROFILE_NAMES, TABLE1_METHODS, load_profile
+from benchmark.suite.profiles import PROFILE_NAMES, TABLE1_BASELINES, TABLE1_METHODS, load_profile
 
 
 @pytest.mark.parametrize("name", PROFILE_NAMES)
@@ -20,22 +20,34 @@ def test_every_profile_loads_and_expands(name: str) -> None:
 def test_table1_has_every_method_per_seed() -> None:
     profile = load_profile("full")
     specs = expand(profile, only=("table1",))
-    assert len(specs) == len(TABLE1_METHODS) * len(profile.seeds)
-    assert {s.method for s in specs} == set(TABLE1_METHODS)
+    assert len(specs) == (len(TABLE1_METHODS) + len(TABLE1_BASELINES)) * len(profile.seeds)
+    assert {s.method for s in specs} == set(TABLE1_METHODS) | set(TABLE1_BASELINES)
+
+
+def test_table1_baselines_come_from_the_profile() -> None:
+    """The rows that train nothing (non-learned baselines, the SFT start) are table1.baselines; a bad name is
+    refused up front with the available names."""
+    specs = expand(load_profile("smoke", ["table1.methods=[sft]"]), only=("table1",))
+    assert {s.method for s in specs} == {"sft", *TABLE1_BASELINES}
+    lookup = [s for s in specs if s.method == "query-lookup"]
+    assert lookup and all(s.compute_config()["method_config"] == {} for s in lookup)
+    with pytest.raises(ConfigError, match="table1.baselines: Unknown baseline 'populraity'.*popularity"):
+        load_profile("smoke", ["table1.baselines=[populraity]"])
 
 
 def test_table1_methods_come_from_the_profile() -> None:
     """A method is added to (or removed from) Table 1 by the profile's table1.methods, without editing code."""
     assert load_profile("smoke").table1.methods == TABLE1_METHODS  # the default: the paper's eight rows
-    two = expand(load_profile("smoke", ["table1.methods=[sft,dpo]"]), only=("table1",))
-    three = expand(load_profile("smoke", ["table1.methods=[sft,dpo,simpo]"]), only=("table1",))
+    none = "table1.baselines=[]"  # the untrained rows are tested in test_table1_baselines_come_from_the_profile
+    two = expand(load_profile("smoke", ["table1.methods=[sft,dpo]", none]), only=("table1",))
+    three = expand(load_profile("smoke", ["table1.methods=[sft,dpo,simpo]", none]), only=("table1",))
     seeds = load_profile("smoke").seeds
     assert sorted(s.method for s in two) == sorted(["sft", "dpo"] * len(seeds))
     added = {s.run_id for s in three} - {s.run_id for s in two}
     assert {s.method for s in three if s.run_id in added} == {"simpo"} and len(added) == len(seeds)
     assert {s.run_id for s in two} < {s.run_id for s in three}  # the other rows keep their run ids
     # games.methods: all follows Table 1
-    games = expand(load_profile("smoke", ["table1.methods=[sft,dpo]", "experiments=[games]"]))
+    games = expand(load_profile("smoke", ["table1.methods=[sft,dpo]", none, "experiments=[games]"]))
     assert {s.method for s in games} == {"sft", "dpo"}
 
 

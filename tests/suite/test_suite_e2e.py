@@ -20,8 +20,9 @@ from benchmark import faults
 from benchmark.faultcampaign import incomplete_runs, temp_entries
 from benchmark.results import load_runs
 from benchmark.suite.matrix import expand
-from benchmark.suite.profiles import load_profile
+from benchmark.suite.profiles import TABLE1_BASELINES, load_profile
 from benchmark.suite.runner import run_suite
+from benchmark.suite.untrained import is_retriever, is_untrained
 from benchmark.tables import render_all
 
 pytestmark = pytest.mark.slow
@@ -55,16 +56,21 @@ def test_smoke_suite_runs_every_method_and_renders_every_table(smoke_results: Pa
     table1 = [r for r in runs if r.result.experiment == "table1"]
     assert {r.result.method for r in table1} >= {"sft", "dpo", "simpo", "orpo", "raddpo", "raddpo-no-tlgd",
                                                  "raddpo-no-rdrw", "raddpo-no-mlsft"}
+    assert {r.result.method for r in table1} >= set(TABLE1_BASELINES)  # every table carries its anchors
     for run in table1:
-        # identical budgets: every method of a seed took the same steps over the same number of examples
-        assert run.result.budget.optimizer_steps == profile.preference["steps"]
+        # identical budgets: every method of a seed took the same steps over the same number of examples; the
+        # rows that train nothing record zero preference steps
+        untrained = is_untrained(run.result.method)
+        assert run.result.budget.optimizer_steps == (0 if untrained else profile.preference["steps"])
         assert run.result.n_queries == profile.eval["max_queries"]
         assert 0.0 <= run.result.metrics["halluc"] <= 1.0
-    sft_hashes = {r.result.hashes.sft_checkpoint_hash for r in table1 if r.result.seed == 0}
+        assert "target_hit@10" in run.result.metrics  # protocol 2 scores the ordered item
+    sft_hashes = {r.result.hashes.sft_checkpoint_hash for r in table1
+                  if r.result.seed == 0 and not is_retriever(r.result.method)}
     assert len(sft_hashes) == 1, "every method of a seed starts from the same SFT checkpoint"
     out = tmp_path / "tables"
     render_all(smoke_results, out)
-    for name in ("table1", "table2", "fig2", "noise", "games"):
+    for name in ("table1", "table1-seen", "table1-unseen", "table2", "fig2", "noise", "games", "games-unseen"):
         for suffix in (".md", ".tex", ".csv"):
             assert (out / f"{name}{suffix}").stat().st_size > 0, name + suffix
     assert (out / "fig2.png").stat().st_size > 0

@@ -57,7 +57,7 @@ def test_registered_metric_becomes_a_table_column(toy_metric, tmp_path) -> None:
                                 metrics=(*TABLE1_METRICS, toy_metric))
     lines = to_markdown(table).splitlines()
     header = next(line for line in lines if line.startswith("| Method"))
-    assert header.rstrip(" |").endswith("| SID-level MRR | Item-level Found@2")
+    assert header.rstrip(" |").endswith("| Category level (SID) MRR | Category level (item) Found@2")
     raddpo = next(line for line in lines if line.startswith("| RAD-DPO"))
     # per-run means 0.25 + 0.3 (+ 0.02 for seed 1): best of the ranked rows, † against SFT, ‡ against ORPO
     assert raddpo.rstrip(" |").endswith("**0.5600 ± 0.0141**†‡")

@@ -67,11 +67,12 @@ def test_table1_golden_cells(rendered) -> None:
     assert rows[("Ablation studies", "w/o RDRW")][r10] == "0.4600 ± 0.0141†"
     # one seed: no spread printed
     assert rows[("Ablation studies", "w/o multi-label SFT")][r10] == "0.5000†‡"
-    paper = "Paper, Table 1 (as reported; JD.com data, Qwen 1.7B)"
+    paper = "Paper, Table 1 (reported on internal JD.com data, Qwen 1.7B; levels not comparable)"
     assert rows[(paper, "SFT Baseline")][:2] == ["0.0575", "0.2958"]
     assert rows[(paper, "w/o Multi-label SFT")][-1] == "0.2928"
     text = read(out, "table1.md")
     assert "†: differs from SFT; ‡: differs from the best of DPO, SimPO and ORPO" in text
+    assert "data protocol 1" in text  # runs without a protocol field were computed under protocol 1
     assert "Holm-adjusted over all comparisons of this table" in text
     # the single-seed ablation is named in the notes; rows with every seed are not
     assert "Unequal seeds, compare with care: raddpo-no-mlsft (seeds 0)." in text
@@ -116,8 +117,9 @@ def test_table2_with_paper_columns(rendered) -> None:
 def test_fig2_relative_improvements_and_png(rendered) -> None:
     _, out, _ = rendered
     rows = md_rows(read(out, "fig2.md"))
-    assert rows[("", "50%")] == ["+20.00†"] * 4 + ["-10.00†"] * 4
-    assert rows[("", "100%")] == ["+40.00†"] * 4 + ["-10.00†"] * 4
+    # each row names the preference examples seen (the runs' budgets) beside the fraction
+    assert rows[("", "50% (40 examples)")] == ["+20.00†"] * 4 + ["-10.00†"] * 4
+    assert rows[("", "100% (40 examples)")] == ["+40.00†"] * 4 + ["-10.00†"] * 4
     assert "prints no values" in read(out, "fig2.md")
     png = (out / "fig2.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
@@ -132,7 +134,7 @@ def test_noise_gap_rows(rendered) -> None:
     assert rows[(high, "Δ RAD-DPO − best baseline")] == ["0.0000"] * 3
     assert rows[(high, "RAD-DPO")][0] == "**0.3600 ± 0.0141**"  # ties SFT, no mark
     assert rows[(high, "DPO")][0] == "0.2600 ± 0.0141†"
-    assert "η = 2, noise floor = 0.2: SID-level R@64: SFT" in read(out, "noise.md")
+    assert "η = 2, noise floor = 0.2: Category level (SID) R@64: SFT" in read(out, "noise.md")
 
 
 def test_games_has_no_paper_block(rendered) -> None:
