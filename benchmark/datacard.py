@@ -147,8 +147,10 @@ def render_card(dataset: Any, catalog: Any, scores: Mapping[str, Mapping[str, Ma
         f"| unseen distinct queries | {shared.unseen_distinct:,} of {shared.distinct:,} "
         f"({shared.unseen_distinct / max(shared.distinct, 1):.3f}) |",
     ]
-    if "held_out_queries" in stats:
-        lines.append(f"| query nodes held out of training (protocol 2) | {stats['held_out_queries']:,} |")
+    seen_stats = stats.get("seen", {})
+    if protocol >= 2 and "held_out_queries" in seen_stats:
+        lines.append(f"| query nodes held out of training (protocol 2) | {seen_stats['held_out_queries']:,} "
+                     f"({seen_stats.get('removed_train_rows', 0):,} training impressions removed) |")
     lines += [
         "",
         "## Reachable ceilings",

@@ -100,7 +100,7 @@ def test_committed_run_ids_are_unchanged(capsys, directory, profile, protocol) -
     runs = ROOT / "results" / directory / "runs"
     if not runs.is_dir():
         pytest.skip(f"no committed runs under results/{directory}")
-    committed = {p.name for p in runs.iterdir() if p.is_dir()}
+    committed = {p.name for p in runs.iterdir() if (p / "run.json").is_file()}
     assert main(["run", "--profile", profile, "--set", f"data.protocol={protocol}", "--dry-run"]) == 0
     planned = {line.split("\t")[0] for line in capsys.readouterr().out.splitlines()}
     assert committed and committed <= planned, sorted(committed - planned)

@@ -73,8 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "scores (all, seen and unseen queries). Builds the split and SIDs when needed (minutes "
                     "the first time, seconds from the cache).")
     card.add_argument("name", metavar="NAME", help=f"dataset name, one of: {', '.join(list_datasets())}")
-    card.add_argument("--profile", default="quick",
-                      help="profile whose data/sids/eval settings and first seed are used (default quick)")
+    card.add_argument("--profile", default="full",
+                      help="profile whose data/sids/eval settings and first seed are used (default full: every "
+                           "test row; quick scores its first 1,000)")
     card.add_argument("--out", default="results/data", help="directory of <NAME>.md (default results/data)")
     add_data_options(card)
     card.set_defaults(func=_card)

@@ -112,7 +112,14 @@ def run_compare(args: argparse.Namespace) -> int:
 
     from benchmark.metrics.registry import get_metric
     from benchmark.results import load_run
-    from benchmark.stats import bootstrap_ci, compare_family, pair_by_query, paired_t_test, wilcoxon_test
+    from benchmark.stats import (
+        align_labels,
+        bootstrap_ci,
+        compare_family,
+        pair_by_query,
+        paired_t_test,
+        wilcoxon_test,
+    )
 
     runs = [load_run(path) for path in (args.run_a, args.run_b)]
     frames = [run.per_query() for run in runs]
@@ -125,11 +132,17 @@ def run_compare(args: argparse.Namespace) -> int:
         for frame, path in zip(frames, (args.run_a, args.run_b)):
             if metric not in frame.columns:
                 raise BenchmarkError(f"{path} has no metric {metric!r}. Available: {', '.join(frame.columns)}.")
-    pairs = [pair_by_query(frames[0]["query_id"], frames[0][m], frames[1]["query_id"], frames[1][m])[1:]
-             for m in metrics]
-    tested = compare_family(pairs, n_resamples=args.resamples, seed=args.seed)
+    paired = [pair_by_query(frames[0]["query_id"], frames[0][m], frames[1]["query_id"], frames[1][m])
+              for m in metrics]
+    pairs = [p[1:] for p in paired]
+    # Rows sharing a query string are not independent: flip signs per query when both runs stored the text.
+    clustered = all("query" in f.columns for f in frames)
+    clusters = ([align_labels(p[0], frames[0]["query_id"], frames[0]["query"]) for p in paired]
+                if clustered else None)
+    tested = compare_family(pairs, n_resamples=args.resamples, seed=args.seed, clusters=clusters)
     names = [f"{r.result.method} ({Path(p).name})" for r, p in zip(runs, (args.run_a, args.run_b))]
-    sys.stdout.write(f"A = {names[0]}\nB = {names[1]}\n{common.size} paired queries, seed {args.seed}\n")
+    flips = "signs flipped per query cluster" if clustered else "signs flipped per row (no query texts stored)"
+    sys.stdout.write(f"A = {names[0]}\nB = {names[1]}\n{common.size} paired queries, seed {args.seed}, {flips}\n")
     sys.stdout.write(f"{'metric':<16} {'A':>8} {'B':>8} {'perm p':>9} {'Holm p':>9} {'t p':>9} {'Wilcoxon p':>11}  95% CI (A-B)\n")
     for metric, (a, b), test in zip(metrics, pairs, tested):
         ci = bootstrap_ci(a, b, n_resamples=args.resamples, seed=args.seed)

@@ -110,7 +110,7 @@ def _system(profile: str, runs_by_seed: Mapping[int, StoredRun]) -> ReferenceSys
         log.warning("reference %s/%s: seeds were scored on different queries; skipped",
                     profile, runs[0].result.method)
         return None
-    metrics = [m for m in frames[0].columns if m != "query_id" and all(m in f.columns for f in frames)]
+    metrics = [m for m in frames[0].columns if m in runs[0].result.metrics and all(m in f.columns for f in frames)]
     per_query = {m: pool_seeds(seed_ids, [f[m].to_numpy(dtype=np.float64) for f in frames])[1] for m in metrics}
     seed_means = {m: np.array([run.result.metrics[m] for run in runs], dtype=np.float64) for m in metrics}
     first = runs[0].result

@@ -201,16 +201,16 @@ def build_methods_table(
             notes.append(verdict)
     notes.append(f"Dataset {dataset}, model size {model_size}, data protocol {protocol}"
                  f"{QUERY_SUBSET_NOTES[experiment.queries]}. {describe_runs(experiment)} {CELL_NOTE}")
-    if protocol >= 2:
-        notes += [
-            PROTOCOL2_NOTE,
-            "Bold: the best row of a column and every row not significantly different from it (a tie is "
-            "printed as a tie); underline: the best of the remaining rows and its ties (baselines and main rows; "
-            "clustered permutation tests against that row, Holm-adjusted within the column).",
-        ]
+    notes.append(PROTOCOL2_NOTE if protocol >= 2 else
+                 "Data protocol 1: every item of the query's category counts as relevant (results computed before "
+                 "protocol 2; see the README).")
+    if clustered:
+        notes.append("Bold: the best row of a column and every row not significantly different from it (a tie is "
+                     "printed as a tie); underline: the best of the remaining rows and its ties (among the "
+                     f"{'baselines and ' if protocol >= 2 else ''}main rows; clustered permutation tests against "
+                     "that row, Holm-adjusted within the column). Lower is better for Halluc.")
     else:
-        notes.append("Data protocol 1: every item of the query's category counts as relevant. "
-                     "Bold: best, underline: second best per column among the main rows (SFT, DPO, SimPO, ORPO, "
+        notes.append("Bold: best, underline: second best per column among the main rows (SFT, DPO, SimPO, ORPO, "
                      "RAD-DPO), compared as printed; lower is better for Halluc.")
     notes.append(significance_legend(
         significance,

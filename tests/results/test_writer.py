@@ -315,3 +315,30 @@ def test_unregistered_metric_in_run_json_is_a_schema_error(tmp_path) -> None:
     record["metrics"]["item_recal@10"] = record["metrics"].pop("item_recall@10")
     [error] = schema_errors(record)
     assert error.startswith("at 'metrics': Unknown metric name 'item_recal@10'. Did you mean 'item_recall@10'")
+
+
+def test_query_descriptors_are_stored_sorted_with_the_metrics_and_survive_a_copy(tmp_path) -> None:
+    record = make_record()
+    path = run_dir(tmp_path, record.profile, record.run_id)
+    write_run(path, record, [2, 0, 1], {"sid_mrr": [0.2, 0.0, 0.1]},
+              queries={"query": np.array(["c", "a", "b"], dtype=object), "query_seen": [0, 1, 1]})
+    frame = load_run(path).per_query()
+    assert list(frame.columns) == ["query_id", "query", "query_seen", "sid_mrr"]
+    assert frame["query"].tolist() == ["a", "b", "c"] and frame["query_seen"].tolist() == [1, 1, 0]
+    copy = copy_run_as(path, tmp_path / "copy" / "runs" / "other-id", "fig2", {"preference_fraction": 1.0},
+                       "other-id")
+    assert load_run(copy).per_query()["query"].tolist() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("queries, message", [
+    ({"cluster": ["a", "b", "c"]}, "takes the columns \\['query', 'query_seen'\\]. Got 'cluster'"),
+    ({"query": ["a", "b"]}, "one value per query: shape \\(3,\\) expected"),
+    ({"query": [1, 2, 3]}, "must hold the query texts"),
+    ({"query_seen": [0, 2, 1]}, "must hold 0 or 1"),
+])
+def test_bad_query_descriptors_are_rejected_and_nothing_written(tmp_path, queries, message) -> None:
+    record = make_record()
+    path = run_dir(tmp_path, record.profile, record.run_id)
+    with pytest.raises(RunValidationError, match=message):
+        write_run(path, record, [0, 1, 2], {"sid_mrr": [0.0, 0.1, 0.2]}, queries=queries)
+    assert not path.exists()
