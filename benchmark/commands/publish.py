@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", help="profile directory with the finished runs (holding runs/)")
     parser.add_argument("target", help="profile directory to copy them into (holding or to hold runs/)")
     parser.add_argument("--no-rankings", action="store_true", help="leave out rankings.parquet")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="publish runs computed from uncommitted code (+dirty revision) into a git-tracked "
+                             "directory; the tables mark them")
     parser.set_defaults(func=publish_command)
 
 
@@ -38,8 +41,24 @@ def publish_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.source}: no runs/ directory here (expected a profile directory such as runs/full).")
     if source.resolve() == target.resolve():
         raise ConfigError(f"source and target are the same directory: {source}.")
+    _refuse_dirty_runs(source, Path(args.target), args.allow_dirty)
     copied = publish_runs(source, target, keep_rankings=not args.no_rankings)
     for run_id in copied:
         print(f"copied {run_id}")
     print(f"{len(copied)} run(s) copied to {target}" + (" without rankings" if args.no_rankings else ""))
     return 0
+
+
+def _refuse_dirty_runs(source: Path, target: Path, allow: bool) -> None:
+    """Runs computed from uncommitted code stay out of the history unless ``--allow-dirty``."""
+    from benchmark.results import load_run, provenance, run_dirs_in
+
+    if allow or not provenance.tracked_by_checkout(target):
+        return
+    dirty = [p.name for p in run_dirs_in(source) if provenance.is_dirty(load_run(p).result.code_revision)]
+    if dirty:
+        raise ConfigError(
+            f"{len(dirty)} run(s) under {source} were computed from uncommitted code (+dirty revision), e.g. "
+            f"{dirty[0]}; {target} is tracked by git. Rerun them from a commit, or pass --allow-dirty (the "
+            "tables then mark them)."
+        )

@@ -43,8 +43,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-tables", action="store_true", help="do not render tables after the runs")
     parser.add_argument("--dry-run", action="store_true",
                         help="validate the profile, list the runs that would execute and exit")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="write into a directory git tracks (e.g. results/) although the source tree has "
+                             "uncommitted changes; the runs then record a +dirty revision and every table "
+                             "says so")
     add_data_options(parser)
     parser.set_defaults(func=run_command)
+
+
+def refuse_dirty_results(target: Path, allow: bool, command: str) -> None:
+    """No result enters the history from code nobody can check out: writing into a git-tracked directory
+    needs a clean tree (or ``--allow-dirty``, which the stored revision and the tables then show)."""
+    from benchmark.results import provenance
+
+    revision = provenance.code_revision()
+    if allow or not provenance.is_dirty(revision) or not provenance.tracked_by_checkout(target):
+        return
+    raise ConfigError(
+        f"{command}: the source tree has uncommitted changes ({revision}), and {target} is tracked by git: its "
+        "results would record a revision nobody can check out. Commit first, write to an ignored directory "
+        "(the default runs/), or pass --allow-dirty (the tables then mark those runs)."
+    )
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -82,6 +101,7 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"{spec.run_id}\t{spec.dataset}\t{spec.model_size}\t{spec.variant}")
         return 0
 
+    refuse_dirty_results(Path(args.results), args.allow_dirty, "grbench run")
     from benchmark.suite.runner import run_suite
 
     summary = run_suite(profile, Path(args.results), only=only, methods=methods, shard_spec=shard_spec,

@@ -39,6 +39,31 @@ def source_checkout() -> Path | None:
     return root if (root / ".git").exists() else None  # .git is a file in a worktree
 
 
+DIRTY_SUFFIX = "+dirty"
+
+
+def is_dirty(revision: str | None) -> bool:
+    """Whether a recorded revision says the code had uncommitted changes (nobody can check it out)."""
+    return bool(revision) and str(revision).endswith(DIRTY_SUFFIX)
+
+
+def tracked_by_checkout(path: Path) -> bool:
+    """Whether ``path`` lies inside the source checkout and is not git-ignored: results written there end up
+    in the history (``results/``), while ``runs/`` and temporary directories do not."""
+    repo = source_checkout()
+    if repo is None:
+        return False
+    try:
+        Path(path).resolve().relative_to(repo.resolve())
+    except ValueError:
+        return False
+    # A trailing slash: results are directories, and "/runs/" patterns match directories only (even one
+    # that does not exist yet).
+    ignored = subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", f"{Path(path).resolve()}/"],
+                             capture_output=True, timeout=10)
+    return ignored.returncode != 0
+
+
 @functools.cache
 def code_revision(repo: Path | None = None) -> str:
     """The git commit of ``repo`` (suffixed ``+dirty`` when tracked files differ from it), else "unknown".
@@ -66,7 +91,7 @@ def code_revision(repo: Path | None = None) -> str:
         return "unknown"
     if not head:
         return "unknown"
-    return f"{head}+dirty" if dirty else head
+    return f"{head}{DIRTY_SUFFIX}" if dirty else head
 
 
 def package_versions() -> dict[str, str]:

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from benchmark.errors import DataError
-from benchmark.results import StoredRun
+from benchmark.results import StoredRun, provenance
 from benchmark.stats import SeedSummary, align_labels, pair_by_query, pool_seeds, seed_summary
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,10 @@ def describe_runs(experiment: ExperimentRuns) -> str:
             for g in short
         )
         line += f" Unequal seeds, compare with care: {cells}."
+    dirty = [r for r in experiment.runs if provenance.is_dirty(r.result.code_revision)]
+    if dirty:
+        line += (f" {len(dirty)} run(s) were computed from uncommitted code ({dirty[0].result.code_revision}): "
+                 "nobody can check out what produced them.")
     mixed = mixed_versions(experiment)
     if mixed:
         line += f" Runs computed with different package versions, compare with care: {mixed}."
