@@ -84,7 +84,8 @@ def reference_entries(systems: Sequence[ReferenceSystem], primary: str = PRIMARY
         for s in members:
             test = None
             if baseline is not None and s is not baseline and primary in s.per_query and primary in baseline.per_query:
-                [test] = compare_to_references({primary: s.per_query[primary]}, [baseline], [primary])
+                [test] = compare_to_references({primary: s.per_query[primary]}, [baseline], [primary],
+                                               clusters=s.clusters)
             entries.append(BoardEntry(
                 track=track, name=s.label, kind="reference", source=s.profile, seeds=len(s.seeds),
                 mean={m: float(np.mean(v)) for m, v in s.seed_means.items()},

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from benchmark.artifacts import hash_json
 from benchmark.metrics.registry import TABLE1_METRICS, lower_is_better
 from benchmark.results import REFERENCE_EXPERIMENTS, StoredRun, load_runs
-from benchmark.stats import compare_family, pool_seeds
+from benchmark.stats import align_labels, compare_family, pool_seeds
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ class ReferenceSystem:
     seed_means: dict[str, np.ndarray]
     budget: dict
     hardware: str
+    # (Q,) query text of each id (the cluster of a clustered test), None for runs that stored no texts
+    clusters: np.ndarray | None = None
 
 
 def _beam_width(run: StoredRun) -> int:
@@ -129,6 +131,8 @@ def _system(profile: str, runs_by_seed: Mapping[int, StoredRun]) -> ReferenceSys
         seed_means=seed_means,
         budget=dataclasses.asdict(first.budget),
         hardware=f"{hw.cpu} ({hw.cores} cores)" + (f", {hw.gpu}" if hw.gpu else ""),
+        clusters=(align_labels(ids, frames[0]["query_id"], frames[0]["query"].astype(str))
+                  if "query" in frames[0].columns else None),
     )
 
 
@@ -175,16 +179,23 @@ def compare_to_references(
     metrics: Sequence[str] = SIGNIFICANCE_METRICS,
     n_resamples: int = 10_000,
     seed: int = 0,
+    clusters: np.ndarray | None = None,
 ) -> list[Comparison]:
     """Paired permutation tests of ``per_query`` (aligned with the references' sorted query ids) against
-    each reference, Holm-corrected across the references for each metric (``benchmark.stats.compare``)."""
+    each reference, Holm-corrected across the references for each metric (``benchmark.stats.compare``).
+
+    ``clusters``: the query text of each of those ids; signs are then flipped per query cluster (rows sharing
+    a query are not independent). None falls back to a reference's own stored texts, else to per-row flips.
+    """
     comparisons: list[Comparison] = []
     planned = [(m, [r for r in references if m in r.per_query]) for m in metrics if m in per_query]
     bar = tqdm(total=sum(len(refs) for _, refs in planned), desc="significance tests", unit="test",
                disable=None, leave=False)
     for metric, refs in planned:
         a = np.asarray(per_query[metric], dtype=np.float64)
-        tested = compare_family([(a, r.per_query[metric]) for r in refs], n_resamples, seed, progress=bar.update)
+        labels = [clusters if clusters is not None else r.clusters for r in refs]
+        tested = compare_family([(a, r.per_query[metric]) for r in refs], n_resamples, seed, progress=bar.update,
+                                clusters=labels)
         comparisons.extend(Comparison(r.label, metric, t.test.statistic, t.test.pvalue, t.pvalue_holm) for r, t in zip(refs, tested))
     bar.close()
     return comparisons

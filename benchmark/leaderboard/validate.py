@@ -52,7 +52,7 @@ from benchmark.leaderboard.submission import (
     read_submission,
 )
 from benchmark.leaderboard.target import BenchmarkSource, EvaluationTarget, TargetSource, resolve_target
-from benchmark.stats import pool_seeds
+from benchmark.stats import align_labels, pool_seeds
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,11 @@ def validate_submission(
     pooled = {m: pool_seeds(ids, [per_seed[s][m] for s in per_seed])[1] for m in metric_names}
     track = track_of(card, target)
     references = on_track(load_references(results_root, options.reference_experiments), track)
+    # Test rows that share a query are not independent: signs flip per query text (the test split's own).
+    clusters = (align_labels(ids[0], target.queries["query_id"], target.queries["query"].astype(str))
+                if "query" in target.queries.columns else None)
     comparisons = compare_to_references(pooled, references, SIGNIFICANCE_METRICS, options.n_resamples,
-                                        options.seed)
+                                        options.seed, clusters=clusters)
     record = acceptance_record(card, target, track, per_seed, digests, references, comparisons, options)
     if write:
         if fingerprint(files) != digests:
