@@ -243,11 +243,20 @@ def lookup_verdict(groups: dict[str, MethodRuns], layout: list[tuple[str, str]],
     head = (f"Read first: on {label} the best trained row ({PROTOCOL2_LABELS.get(best.method, method_label(best.method))}, "
             f"{ours.mean:.4f}) against the query lookup table ({theirs.mean:.4f}): ")
     if tested is None:
-        return head + "not tested."
-    if tested >= significance.alpha:
-        return head + f"no significant difference (Holm-adjusted p = {tested:.3g}); a parameter-free table ties it."
-    word = "better" if (ours.mean > theirs.mean) != lower_is_better(metric) else "worse"
-    return head + f"significantly {word} (Holm-adjusted p = {tested:.3g})."
+        verdict = head + "not tested."
+    elif tested >= significance.alpha:
+        verdict = head + f"no significant difference (Holm-adjusted p = {tested:.3g}); a parameter-free table ties it."
+    else:
+        word = "better" if (ours.mean > theirs.mean) != lower_is_better(metric) else "worse"
+        verdict = head + f"significantly {word} (Holm-adjusted p = {tested:.3g})."
+    # The lookup is the strongest memoriser, not always the strongest row that trains nothing (unseen queries).
+    strongest = best_group([groups.get(m) for m in NON_LEARNED], metric)
+    if strongest is not None and strongest.method != LOOKUP and strongest.summary(metric).mean != theirs.mean:
+        sign = -1.0 if lower_is_better(metric) else 1.0
+        if sign * strongest.summary(metric).mean > sign * max(theirs.mean, ours.mean, key=lambda v: sign * v):
+            verdict += (f" The strongest non-learned row here is {PROTOCOL2_LABELS[strongest.method]} "
+                        f"({strongest.summary(metric).mean:.4f}).")
+    return verdict
 
 
 def tie_emphasis(groups: Sequence[MethodRuns], metric: str, significance: SignificanceConfig) -> list[str]:

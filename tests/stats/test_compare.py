@@ -60,7 +60,7 @@ def test_grbench_compare_pairs_by_query_id_and_holm_corrects_across_metrics(tmp_
     args = argparse.Namespace(run_a=str(run_a), run_b=str(run_b), metrics="sid_mrr,halluc", resamples=999, seed=5)
     assert run_compare(args) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[2] == "20 paired queries, seed 5"
+    assert lines[2] == "20 paired queries, seed 5, signs flipped per row (no query texts stored)"
     # query q of run A holds values[m][29 - q]; run B's holds values[m][q - 10] ** 2
     ids = np.arange(10, 30)
     raw = [paired_permutation_test(values[m][29 - ids], values[m][ids - 10] ** 2, n_resamples=999, seed=5).pvalue

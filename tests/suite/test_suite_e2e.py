@@ -93,7 +93,14 @@ def _grbench(args: list[str], env: dict[str, str], fault: str | None = None) -> 
     if fault:
         env[faults.FAULT_ENV] = fault
     return subprocess.run([sys.executable, "-m", "benchmark", *args], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, check=False)
+                          stderr=subprocess.PIPE, text=True, check=False, preexec_fn=_interruptible)
+
+
+def _interruptible() -> None:
+    # A job a non-interactive shell starts in the background inherits SIGINT ignored, and Python then installs
+    # no KeyboardInterrupt handler: an INT fault would pass unnoticed. The child gets the default, as a
+    # terminal's Ctrl-C would find it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _checkpoints_before_second_method() -> int:
