@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from benchmark.experiments.registry import Experiment, register_experiment
 from benchmark.suite.matrix import RunSpec, merge, spec_for
+from benchmark.suite.untrained import is_retriever
 
 if TYPE_CHECKING:
     from benchmark.suite.profiles import Profile
@@ -16,10 +17,13 @@ if TYPE_CHECKING:
 
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
+    # The non-learned baselines of table1.baselines run at every level: the lookup table counts clicks, so
+    # click noise moves it too (seconds per run).
+    anchors = tuple(m for m in profile.table1.baselines if is_retriever(m))
     return [
         spec_for(profile, "noise", method, seed, data=merge(profile.data, {"clicks": dict(level)}), variant=dict(level))
         for level in profile.noise.levels
-        for method in profile.noise.methods
+        for method in (*anchors, *profile.noise.methods)
     ]
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from benchmark.experiments.registry import Experiment, register_experiment
 from benchmark.suite.matrix import RunSpec, merge, spec_for
+from benchmark.suite.untrained import is_retriever
 
 if TYPE_CHECKING:
     from benchmark.suite.profiles import Profile
@@ -17,8 +18,11 @@ if TYPE_CHECKING:
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
     specs = []
-    for size in profile.table2.sizes:
-        for method in profile.table2.methods:
+    # The non-learned baselines of table1.baselines do not depend on the model size: they run once, in the
+    # block of the first size (seconds per run).
+    anchors = tuple(m for m in profile.table1.baselines if is_retriever(m))
+    for i, size in enumerate(profile.table2.sizes):
+        for method in (*(anchors if i == 0 else ()), *profile.table2.methods):
             base = spec_for(profile, "table2", method, seed)
             specs.append(spec_for(profile, "table2", method, seed, model=merge(base.model, {"size": size}),
                                   variant={"model_size": size}))

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from benchmark.errors import DataError
 from benchmark.metrics.registry import TABLE1_METRICS, TARGET_METRICS, get_metric, lower_is_better
-from benchmark.stats import compare_family
+from benchmark.stats import compare_family, seed_level_test
 from benchmark.suite.untrained import SFT_START
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs, paired_clusters
 from benchmark.tables.markers import (
@@ -53,14 +53,14 @@ METHOD_LABELS = {
     "raddpo-no-rdrw": "w/o RDRW",
     "raddpo-no-mlsft": "w/o multi-label SFT",
 }
-# Protocol 2 names the budget-matched control for what it is, and adds the rows that train nothing.
-PROTOCOL2_LABELS = {
-    "sft": "Continued SFT",
+METHOD_LABELS.update({
     "sft-start": "SFT checkpoint (start)",
     "popularity": "Popularity",
     "query-lookup": "Query lookup",
     "dense-zeroshot": "Zero-shot dense (MiniLM)",
-}
+})
+# Protocol 2 names the budget-matched control for what it is.
+PROTOCOL2_LABELS = {**METHOD_LABELS, "sft": "Continued SFT"}
 ABLATION_SECTION = "Ablation studies"
 OTHER_SECTION = "Other methods"
 BASELINE_SECTION = "Non-learned baselines"
@@ -219,6 +219,9 @@ def build_methods_table(
         "the query lookup table (marked on every trained row and the SFT start)" if protocol >= 2 else None,
         clustered=clustered,
     ))
+    seeds_note = seed_level_note(groups, layout, PRIMARY_METRIC if protocol >= 2 else columns[1].key)
+    if seeds_note:
+        notes.append(seeds_note)
     if tests.skipped:
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
     if paper and paper_note:
@@ -257,6 +260,30 @@ def lookup_verdict(groups: dict[str, MethodRuns], layout: list[tuple[str, str]],
             verdict += (f" The strongest non-learned row here is {PROTOCOL2_LABELS[strongest.method]} "
                         f"({strongest.summary(metric).mean:.4f}).")
     return verdict
+
+
+def seed_level_note(groups: dict[str, MethodRuns], layout: list[tuple[str, str]], metric: str) -> str:
+    """With several seeds, each trained row against continued SFT over seeds (each seed one unit: the
+    training run is what varies): mean difference ± its spread, paired t and exact sign-flip p-values. The
+    query-level marks above do not see seed variance; this does."""
+    sft = groups.get("sft")
+    if sft is None or len(sft.seeds) < 2 or not sft.has(metric):
+        return ""
+    parts = []
+    for _, method in layout:
+        group = groups[method]
+        if method in ("sft", *NON_LEARNED) or group.seeds != sft.seeds or not group.has(metric):
+            continue
+        mine = [r.result.metrics[metric] for r in group.runs]
+        theirs = [r.result.metrics[metric] for r in sft.runs]
+        test = seed_level_test(mine, theirs)
+        parts.append(f"{PROTOCOL2_LABELS.get(method, method_label(method))} {test.mean_diff:+.4f} ± "
+                     f"{test.std_diff:.4f} (t p = {test.pvalue_t:.3g}, sign-flip p = {test.pvalue_sign_flip:.3g})")
+    if not parts:
+        return ""
+    return (f"Over seeds ({len(sft.seeds)}), {get_metric(metric).long_label} minus continued SFT, mean ± std of "
+            "the per-seed differences: " + "; ".join(parts) + ". With few seeds the sign-flip p cannot go "
+            f"below {2 / 2 ** len(sft.seeds):.3g}.")
 
 
 def tie_emphasis(groups: Sequence[MethodRuns], metric: str, significance: SignificanceConfig) -> list[str]:

@@ -21,7 +21,7 @@ from benchmark.tables.markers import (
 )
 from benchmark.tables.paper import PaperRow
 from benchmark.tables.render import Cell, Column, Row, Table, metric_column
-from benchmark.tables.table1 import MAIN_METHODS, PREFERENCE_BASELINES, best_group, method_label
+from benchmark.tables.table1 import MAIN_METHODS, NON_LEARNED, PREFERENCE_BASELINES, best_group, method_label
 
 SIZE_ORDER = ("xs", "s", "m", "l")
 METRICS = SID_METRICS
@@ -41,12 +41,15 @@ def build_table2(
     protocol = experiment.protocol()
     metrics = TARGET_TABLE2_METRICS if protocol >= 2 else METRICS
     paper = paper if protocol < 2 else None  # the paper's relevant-set recall is no target-item metric
-    columns = [metric_column(metric, OURS) for metric in metrics]
+    # protocol 2 prints no paper columns, so each column keeps its own family heading (item or SID level)
+    columns = [metric_column(metric, OURS) if paper else metric_column(metric) for metric in metrics]
     if paper:
         columns += [Column(f"paper:{c.key}", c.header, PAPER) for c in columns]
     sizes = sorted(experiment.values("model_size"), key=_size_order)
     present = set(experiment.methods())
-    methods = [m for m in MAIN_METHODS if m in present] + sorted(present - set(MAIN_METHODS))
+    # the non-learned baselines first: every trained row is read against them
+    methods = ([m for m in (*NON_LEARNED, *MAIN_METHODS) if m in present]
+               + sorted(present - set(MAIN_METHODS) - set(NON_LEARNED)))
 
     # (size, method) -> group; runs of one size are one cell block whatever their variant key says
     blocks = {}
@@ -69,7 +72,7 @@ def build_table2(
             baseline = best_group([blocks.get((size, m)) for m in PREFERENCE_BASELINES], metric)
             for method in methods:
                 group = blocks.get((size, method))
-                if group is None or method == "sft" or not group.has(metric):
+                if group is None or method == "sft" or method in NON_LEARNED or not group.has(metric):
                     continue
                 row = f"{size}:{method}"
                 if sft is not None and sft.has(metric):

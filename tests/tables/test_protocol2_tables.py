@@ -106,3 +106,14 @@ def test_emphasis_marks_only_significant_differences(tmp_path: Path) -> None:
     assert marks == ["best", "second", "", "", ""]
     identical = tie_emphasis([experiment.get("sft"), experiment.get("dpo")], "target_hit@10", SignificanceConfig())
     assert identical == ["best", "best"]
+
+
+def test_with_several_seeds_a_test_over_seeds_is_reported(tmp_path: Path) -> None:
+    texts = [f"query {q}" for q in range(N)]
+    for seed, shift in ((0, 0.0), (1, 0.02), (2, 0.01)):
+        for method, offset in (("sft", 0.0), ("raddpo", 0.1 + shift)):
+            _store(tmp_path, method, offset, texts, seed=seed)
+    table = _table(tmp_path / "quick")
+    [note] = [n for n in table.notes if n.startswith("Over seeds (3)")]
+    # per-seed differences 0.10, 0.12, 0.11: mean 0.11, sample std 0.01
+    assert "RAD-DPO +0.1100 ± 0.0100" in note and "sign-flip p = 0.25" in note
