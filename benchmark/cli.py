@@ -26,11 +26,14 @@ COMMAND_MODULES = [
     "train",
     "eval",
     "run",
+    "tune",
+    "reproduce",
     "publish",
     "tables",
     "submit",
     "validate",
     "leaderboard",
+    "site",
     "perf",
 ]
 

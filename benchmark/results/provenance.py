@@ -1,4 +1,4 @@
-"""Provenance recorded with every run: code revision, package versions, hardware.
+"""Provenance recorded with every run: code revision, package versions, hardware, numerical environment.
 
 These are what make a stored number interpretable later ("which code, which torch, which machine"), so the
 writer fills ``RunRecord.code_revision / packages / hardware`` from here when the caller leaves them None.
@@ -10,9 +10,11 @@ import functools
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from benchmark.results.schema import Hardware
 
@@ -130,3 +132,74 @@ def hardware() -> Hardware:
     """CPU model, usable cores, GPU name (None on CPU) and platform string of this machine."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return Hardware(cpu=cpu_model(), cores=max(1, cores), gpu=_gpu_name(), platform=platform.platform())
+
+
+# /proc/cpuinfo flags that select different kernels (ATen's dispatch, MKL's and oneDNN's code paths): two
+# machines that differ here may round differently even with the same packages.
+KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve", "sve2")
+# Environment variables that change which kernels run or how many threads split a reduction.
+NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
+               "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "CUBLAS_WORKSPACE_CONFIG",
+               "GRBENCH_THREADS", "GRBENCH_DETERMINISM")
+
+
+def cpu_flags() -> list[str]:
+    """The kernel-selecting ISA flags of this CPU (sorted), from /proc/cpuinfo; empty where it is absent."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                present = set(line.split(":", 1)[1].split())
+                return sorted(present.intersection(KERNEL_FLAGS))
+    except OSError:
+        pass
+    return []
+
+
+def _torch_build_line(config: str, pattern: str) -> str:
+    match = re.search(pattern, config)
+    return match.group(1).strip() if match else "unknown"
+
+
+def environment() -> dict[str, Any]:
+    """What can move a float besides the code and the package versions: CPU flags, torch's thread count and
+    CPU dispatch level, its BLAS and oneDNN builds, and the determinism settings in force.
+
+    torch is read only if already loaded (every training or decoding run has loaded it); a run that never
+    loaded it (a retrieval baseline) records "torch not loaded" and the thread count it would have used.
+    """
+    settings: dict[str, Any] = {name: os.environ[name] for name in NUMERIC_ENV if name in os.environ}
+    torch = sys.modules.get("torch")
+    if torch is None:
+        threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or 1
+        return {"cpu_model": cpu_model(), "cpu_flags": cpu_flags(), "threads": threads,
+                "torch_cpu_capability": "torch not loaded", "blas": "torch not loaded",
+                "onednn": "torch not loaded", "deterministic_algorithms": False, "settings": settings}
+    config = torch.__config__.show()
+    blas = _torch_build_line(config, r"BLAS_INFO=([^,]+)")
+    mkl = _torch_build_line(config, r"Math Kernel Library Version ([^\n]+?) for")
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "threads": int(torch.get_num_threads()),
+        "torch_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
+        "blas": f"{blas} {mkl}" if blas == "mkl" and mkl != "unknown" else blas,
+        "onednn": _torch_build_line(config, r"MKL-DNN (v[^ ]+)") if torch.backends.mkldnn.is_available() else "off",
+        "deterministic_algorithms": bool(torch.are_deterministic_algorithms_enabled()),
+        "settings": settings,
+    }
+
+
+# The parts of ``environment`` that identify it in a table footnote (threads and dispatch level change
+# kernels; the CPU model stands for microcode and cache sizes that can change blocking).
+def environment_label(hardware_cpu: str, packages: dict[str, str], env: dict[str, Any] | None) -> str:
+    """A short, stable description of a run's numerical environment, for grouping runs in footnotes."""
+    parts = [hardware_cpu, f"torch {packages.get('torch', '?')}", f"transformers {packages.get('transformers', '?')}"]
+    if env is None:
+        parts.append("threads/kernels not recorded")
+    else:
+        parts.append(f"{env['torch_cpu_capability']}, {env['threads']} thread(s)")
+        mode = env.get("settings", {}).get("GRBENCH_DETERMINISM")
+        if mode:
+            parts.append(f"determinism {mode}")
+    return "; ".join(parts)

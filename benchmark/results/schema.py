@@ -139,7 +139,8 @@ class RunRecord:
 
     ``hashes`` and ``budget`` may be ``Hashes`` / ``Budget`` or plain mappings with the same keys.
     ``code_revision``, ``packages`` and ``hardware`` left as None are recorded by the writer from the machine
-    it runs on (``benchmark.results.provenance``); a copied run keeps those of the run it was copied from.
+    it runs on (``benchmark.results.provenance``), ``environment`` with ``hardware``; a copied run keeps those
+    of the run it was copied from.
     """
 
     run_id: str
@@ -157,6 +158,11 @@ class RunRecord:
     code_revision: str | None = None
     packages: dict[str, str] | None = None
     hardware: Hardware | dict[str, Any] | None = None
+    # Recorded with ``hardware`` (``provenance.environment``): the numerical environment (CPU flags,
+    # threads, BLAS/oneDNN, determinism settings). None on runs stored before it was recorded.
+    environment: dict[str, Any] | None = None
+    # Set when the method's configuration came from a tuning study: which study and what it chose.
+    tuning: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,6 +195,8 @@ class RunResult:
     n_queries: int
     metrics: dict[str, float]
     files: dict[str, str]
+    environment: dict[str, Any] | None = None
+    tuning: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunResult:

@@ -114,6 +114,9 @@ def write_run(
     if ranking_table is not None:
         files["rankings"] = RANKINGS_FILE
     data = _with_provenance(record).to_dict()
+    for optional in OPTIONAL_FIELDS:  # absent rather than null: a copied older run keeps its exact record
+        if data.get(optional) is None:
+            data.pop(optional, None)
     data.update(
         schema_version=SCHEMA_VERSION,
         n_queries=int(ids.size),
@@ -203,6 +206,10 @@ def _rewrite(stored: StoredRun, target: Path | str, record: RunRecord, *, keep_r
     return write_run(target, record, frame["query_id"].to_numpy(), per_query, rankings, queries=queries or None)
 
 
+# run.json fields a run may lack (stored before they existed, or not applicable).
+OPTIONAL_FIELDS = ("environment", "tuning")
+
+
 def _with_provenance(record: RunRecord) -> RunRecord:
     changes: dict[str, Any] = {}
     if record.code_revision is None:
@@ -210,7 +217,11 @@ def _with_provenance(record: RunRecord) -> RunRecord:
     if record.packages is None:
         changes["packages"] = provenance.package_versions()
     if record.hardware is None:
+        # Recorded together: a copied run keeps the hardware it was computed on and must not take this
+        # machine's environment.
         changes["hardware"] = provenance.hardware()
+        if record.environment is None:
+            changes["environment"] = provenance.environment()
     return dataclasses.replace(record, **changes) if changes else record
 
 

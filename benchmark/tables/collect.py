@@ -213,7 +213,25 @@ def describe_runs(experiment: ExperimentRuns) -> str:
     mixed = mixed_versions(experiment)
     if mixed:
         line += f" Runs computed with different package versions, compare with care: {mixed}."
+    environments = mixed_environments(experiment)
+    if environments:
+        line += (" Runs computed in different numerical environments (a rerun elsewhere moves numbers by more "
+                 f"than many method effects; see `grbench reproduce`): {environments}.")
     return line
+
+
+def mixed_environments(experiment: ExperimentRuns) -> str:
+    """Which cells came from which numerical environment (CPU, dispatch level, threads, torch and
+    transformers versions), when the table's runs came from more than one ("" otherwise)."""
+    cells: dict[str, set[str]] = {}
+    for run in experiment.runs:
+        result = run.result
+        label = provenance.environment_label(result.hardware.cpu, result.packages, result.environment)
+        variant = f" {variant_key(result.variant)}" if result.variant else ""
+        cells.setdefault(label, set()).add(f"{result.method}{variant} seed {result.seed}")
+    if len(cells) < 2:
+        return ""
+    return "; ".join(f"[{label}] {', '.join(sorted(names))}" for label, names in sorted(cells.items()))
 
 
 def mixed_versions(experiment: ExperimentRuns) -> str:

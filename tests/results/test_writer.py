@@ -30,6 +30,7 @@ from benchmark.results import (
     run_dir,
     write_run,
 )
+from benchmark.results.writer import OPTIONAL_FIELDS
 from tests.results.factory import make_record, store_run
 
 PER_QUERY = {
@@ -259,9 +260,29 @@ def test_publish_runs_copies_only_new_finished_runs(tmp_path) -> None:
 def test_dataclasses_cover_the_json_schema() -> None:
     schema = json_schema()
     stored = {f.name for f in dataclasses.fields(RunResult)}
-    assert stored == set(schema["required"]) == set(schema["properties"])
+    assert stored == set(schema["properties"])
+    assert stored - set(schema["required"]) == set(OPTIONAL_FIELDS) == {"environment", "tuning"}
     supplied = {f.name for f in dataclasses.fields(RunRecord)}
     assert stored - supplied == {"schema_version", "n_queries", "metrics", "files"}
+
+
+def test_a_fresh_run_records_its_environment_and_a_copy_keeps_the_original(tmp_path) -> None:
+    import torch  # noqa: F401  (a training run has torch loaded: its threads and kernels are recorded)
+
+    run = load_run(store_run(tmp_path / "work", make_record(hardware=None), PER_QUERY, QUERY_IDS))
+    env = run.result.environment
+    assert env["torch_cpu_capability"] != "torch not loaded" and env["blas"]
+    assert env is not None and env["cpu_model"] == run.result.hardware.cpu and env["threads"] >= 1
+    assert isinstance(env["cpu_flags"], list) and isinstance(env["deterministic_algorithms"], bool)
+    # an older run without the field stays without it when copied (this machine's is not invented for it)
+    data = json.loads((run.path / "run.json").read_text())
+    del data["environment"]
+    (run.path / "run.json").write_text(json.dumps(data, sort_keys=True, indent=2) + "\n")
+    target = tmp_path / "committed" / "smoke" / "runs"
+    publish_runs(run.path.parent, target)
+    copied = json.loads((target / run.result.run_id / "run.json").read_text())
+    assert "environment" not in copied and "tuning" not in copied
+    assert copied == data
 
 
 def test_run_json_is_sorted_and_indented(tmp_path) -> None:

@@ -278,3 +278,20 @@ def test_runs_of_one_table_under_different_package_versions_get_a_footnote(tmp_p
     write_table1(tmp_path / "same")
     render_all(tmp_path / "same" / "smoke", tmp_path / "same-out")
     assert "different package versions" not in read(tmp_path / "same-out", "table1.md")
+
+
+def test_cells_from_different_numerical_environments_are_named_in_a_footnote(tmp_path) -> None:
+    base = {"cpu_model": "AMD EPYC", "cpu_flags": ["avx2", "avx512f"], "threads": 2,
+            "torch_cpu_capability": "AVX512", "blas": "mkl", "onednn": "v3.12.0",
+            "deterministic_algorithms": False, "settings": {}}
+    for method, offset in (("sft", 0.0), ("dpo", 0.1)):
+        environment = {**base, "threads": 1} if method == "dpo" else base
+        store_run(tmp_path / "mixed", make_record(method=method, environment=environment), per_query(offset, 0))
+    render_all(tmp_path / "mixed" / "smoke", tmp_path / "out")
+    notes = read(tmp_path / "out", "table1.md")
+    assert "Runs computed in different numerical environments" in notes
+    assert "AVX512, 1 thread(s)] dpo seed 0;" in notes and "AVX512, 2 thread(s)] sft seed 0" in notes
+    assert "different package versions" not in notes  # the versions agree: only the environment differs
+    write_table1(tmp_path / "same")
+    render_all(tmp_path / "same" / "smoke", tmp_path / "same-out")
+    assert "numerical environments" not in read(tmp_path / "same-out", "table1.md")
