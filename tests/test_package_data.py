@@ -63,6 +63,7 @@ def build_and_install(source: Path, work: Path) -> Path:
 INSTALLED_CHECK = textwrap.dedent(
     """
     import json, sys
+    from importlib import resources
     sys.path.insert(0, {target!r})
     import benchmark
     from benchmark.cli import main
@@ -81,6 +82,7 @@ INSTALLED_CHECK = textwrap.dedent(
         "run_id": run.result.run_id,
         "schema_errors": schema_errors(record),
         "revision": provenance.code_revision(),
+        "site_assets": sorted(p.name for p in resources.files("benchmark.site").joinpath("static").iterdir()),
     }}))
     """
 )
@@ -112,3 +114,4 @@ def test_installed_wheel_runs_outside_the_checkout(tmp_path) -> None:
     assert report["table2"] == 12
     assert report["schema_errors"] == [] and report["run_id"]
     assert report["revision"] == "unknown"  # no checkout above an installed package
+    assert report["site_assets"] == ["site.css", "site.js"]  # the static site's assets ship in the wheel
