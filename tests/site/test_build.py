@@ -54,7 +54,8 @@ def test_small_tree_has_every_kind_of_page(small_site: Path):
         assert (small_site / rel).is_file(), rel
     board = (small_site / f"board-{PROFILE}-table1.html").read_text(encoding="utf-8")
     assert board.count('<section class="view" data-view=') == 3           # all, seen, unseen
-    assert 'data-family="reward"' in board and 'data-family="submission"' in board
+    assert 'data-family="dpo"' in board and 'data-family="submission"' in board
+    assert 'data-family="reward"' not in board  # RAD-DPO is an offline preference loss: the DPO family
     assert 'href="methods/raddpo.html#quick-protocol1"' in board
 
 
