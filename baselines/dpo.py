@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmark.config import check_number
 from benchmark.methods import (
@@ -18,6 +18,7 @@ from benchmark.methods import (
     sequence_logps,
     take_top,
 )
+from benchmark.tuning.space import LEARNING_RATE, PREFERENCE_LR, Range
 
 if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
     from torch import Tensor
@@ -48,6 +49,8 @@ class DpoConfig:
     """beta = 0.1: the KL-penalty strength of most experiments in Rafailov et al. (2023) (TRL's default)."""
 
     beta: float = 0.1
+    # What ``grbench tune`` varies (benchmark.tuning): the usual DPO range of beta, and the learning rate.
+    SEARCH_SPACE: ClassVar[dict[str, Range]] = {"beta": Range(0.01, 1.0, log=True), LEARNING_RATE: PREFERENCE_LR}
 
     def __post_init__(self) -> None:
         check_number("DpoConfig", "beta", self.beta, low=0.0, low_open=True)

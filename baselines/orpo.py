@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmark.config import check_number
 from benchmark.methods import (
@@ -18,6 +18,7 @@ from benchmark.methods import (
     scalar,
     take_top,
 )
+from benchmark.tuning.space import LEARNING_RATE, PREFERENCE_LR, Range
 
 if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
     from torch import Tensor
@@ -67,6 +68,8 @@ class OrpoConfig:
     """lam = 0.1: the odds-ratio weight lambda of Hong et al. (2024)'s fine-tuning runs (TRL's ORPO default)."""
 
     lam: float = 0.1
+    # What ``grbench tune`` varies (benchmark.tuning): lambda around Hong et al.'s 0.1 to 1.0, and the learning rate.
+    SEARCH_SPACE: ClassVar[dict[str, Range]] = {"lam": Range(0.01, 1.0, log=True), LEARNING_RATE: PREFERENCE_LR}
 
     def __post_init__(self) -> None:
         check_number("OrpoConfig", "lam", self.lam, low=0.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmark.methods import (
     CandidateBatch,
@@ -13,6 +13,7 @@ from benchmark.methods import (
     scalar,
     sequence_logps,
 )
+from benchmark.tuning.space import LEARNING_RATE, PREFERENCE_LR, Range
 
 if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
     from torch import Tensor
@@ -35,6 +36,9 @@ def sft_loss(token_logps: Tensor, mask: Tensor) -> Tensor:
 @dataclasses.dataclass(frozen=True)
 class SftConfig:
     """SFT has no hyper-parameters of its own: the trainer's budget (steps, lr, batch) is shared by all."""
+
+    # Continued SFT is tuned over the learning rate only (benchmark.tuning).
+    SEARCH_SPACE: ClassVar[dict[str, Range]] = {LEARNING_RATE: PREFERENCE_LR}
 
 
 def sft_objective(

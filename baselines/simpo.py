@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from benchmark.config import check_number
 from benchmark.methods import (
@@ -17,6 +17,7 @@ from benchmark.methods import (
     scalar,
     take_top,
 )
+from benchmark.tuning.space import LEARNING_RATE, PREFERENCE_LR, Range
 
 if TYPE_CHECKING:  # torch loads with the first loss computed, not with the config classes
     from torch import Tensor
@@ -41,6 +42,11 @@ class SimPoConfig:
 
     beta: float = 2.0
     gamma: float = 1.0
+    # What ``grbench tune`` varies (benchmark.tuning): Meng et al.'s beta range (2 to 10) widened down to 1,
+    # the margin gamma from 0 up to twice its default ratio at beta = 4, and the learning rate.
+    SEARCH_SPACE: ClassVar[dict[str, Range]] = {
+        "beta": Range(1.0, 10.0, log=True), "gamma": Range(0.0, 4.0), LEARNING_RATE: PREFERENCE_LR,
+    }
 
     def __post_init__(self) -> None:
         check_number("SimPoConfig", "beta", self.beta, low=0.0, low_open=True)

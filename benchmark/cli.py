@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from benchmark import __version__, threads
+from benchmark import __version__, determinism, threads
 from benchmark.errors import BenchmarkError
 
 # Order here is the order in --help: the data flow of DESIGN.md section 1.
@@ -42,12 +42,12 @@ grbench: a reproducible benchmark for preference alignment of generative retriev
 
 Public Amazon review logs become query -> clicked-item impressions with simulated position-biased click
 noise; items get Semantic IDs by RQ-KMeans; a small causal LM is trained with SFT and aligned with DPO,
-SimPO, ORPO and RAD-DPO under identical budgets; beam search is scored with per-query Recall@K, MRR and
+SimPO, ORPO, S-DPO, RAD-DPO and the GRPO family under identical budgets; beam search is scored with per-query Recall@K, MRR and
 hallucination rate, and compared with paired significance tests.
 
 Typical flow:
   grbench data build amazon18-scientific --data-dir ../shared/data
-  grbench run --profile quick          # a short real run, about 15 minutes on 2 CPU cores
+  grbench run --profile quick          # a short real run, about 45 minutes on 2 CPU cores
   grbench tables                       # re-render tables from stored results, no training
 """
 
@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"grbench {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     threads.add_option(parser)
+    parser.add_argument(
+        "--determinism", default=None, metavar="MODE",
+        help=f"what to pin so that numbers do not depend on the CPU's ISA or the thread count: "
+             f"{', '.join(determinism.mode_names())}. Default: ${determinism.MODE_ENV}, else "
+             f"'{determinism.DEFAULT_MODE}'. Recorded in every run.json; README, 'Reproducing on another machine'",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module_name = f"benchmark.commands.{name}"
@@ -111,7 +117,9 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 0
     try:
-        threads.configure(args.threads)  # before any command imports torch (OMP_WAIT_POLICY, OMP_NUM_THREADS)
+        # before any command imports torch: both export variables that torch, MKL and oneDNN read at load time
+        determinism.apply(args.determinism or os.environ.get(determinism.MODE_ENV) or determinism.DEFAULT_MODE)
+        threads.configure(args.threads)
         return int(args.func(args) or 0)
     except BenchmarkError as exc:
         sys.stderr.write(f"grbench {args.command}: error: {exc}\n")

@@ -2,7 +2,8 @@
 
 A method is a registered ``(objective, config class, needs_* flags)`` record. The one trainer builds a
 ``CandidateBatch`` for every step (packed forward pass, reference log-probs when ``needs_reference``, EOS
-hidden states when ``needs_hidden``, shared-prefix masks always) and calls
+hidden states when ``needs_hidden``, scored rollouts of the current policy when ``needs_rollouts``,
+shared-prefix masks always) and calls
 ``objective(batch, config, state) -> ((B,) losses, diagnostics)``. It never branches on a method's name.
 
 The built-in methods (``sft``, ``dpo``, ``simpo``, ``orpo``, ``raddpo`` and its ablations) register
@@ -53,6 +54,11 @@ class CandidateBatch:
     shared_prefix: Tensor  # (B, C, S) bool, token inside the candidate's longest common prefix with y_w*
     ref_token_logps: Tensor | None = None  # (B, C, S) frozen reference (SFT checkpoint), when needs_reference
     eos_hidden: Tensor | None = None  # (B, C, H) final-layer state at each candidate's EOS, when needs_hidden
+    # When needs_rollouts (benchmark.training.rollouts): slot top_positive holds y_w*, the other real slots the
+    # G rollouts of the current policy; rewards score every real slot, y_w* included.
+    rollout_mask: Tensor | None = None  # (B, C) bool, the slot holds a rollout
+    rewards: Tensor | None = None  # (B, C) float, the reward model's score of each slot
+    old_token_logps: Tensor | None = None  # (B, C, S) the rollout policy's log-probs (no grad)
 
     def __post_init__(self) -> None:
         # Shape mismatches are bugs in the batch builder; catching them here names the field instead of
@@ -67,8 +73,10 @@ class CandidateBatch:
             "is_positive": bcs[:2],
             "top_positive": bcs[:1],
         }
-        if self.ref_token_logps is not None:
-            expected["ref_token_logps"] = bcs
+        for optional, shape in (("ref_token_logps", bcs), ("old_token_logps", bcs), ("rollout_mask", bcs[:2]),
+                                ("rewards", bcs[:2])):
+            if getattr(self, optional) is not None:
+                expected[optional] = shape
         for name, shape in expected.items():
             got = tuple(getattr(self, name).shape)
             if got != shape:
@@ -98,6 +106,9 @@ class Method:
     needs_reference: bool = False  # batch.ref_token_logps from the frozen SFT checkpoint
     needs_hidden: bool = False  # batch.eos_hidden
     needs_negatives: bool = True  # False: may train on positive-only impressions (sft)
+    # batch.rollout_mask / rewards / old_token_logps: G rollouts of the current policy per prompt, scored by the
+    # reward model (benchmark.training.rollouts); the config must have a ``rollouts`` RolloutConfig
+    needs_rollouts: bool = False
     make_state: Callable[[Any], Any] | None = None  # config -> state kept across steps, outside the loss
 
     def __post_init__(self) -> None:
@@ -115,7 +126,7 @@ class Method:
             raise ValueError(
                 f"Method {self.name!r}: make_state must be callable or None; got {self.make_state!r}"
             )
-        for flag in ("needs_reference", "needs_hidden", "needs_negatives"):
+        for flag in ("needs_reference", "needs_hidden", "needs_negatives", "needs_rollouts"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"Method {self.name!r}: {flag} must be a bool; got {getattr(self, flag)!r}")
 

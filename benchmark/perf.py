@@ -42,6 +42,7 @@ from benchmark.sids.catalog import SidCatalog
 DECODE_TARGET = 5.0
 PACKING_TARGET = 3.0
 MFU_TARGET = 0.40
+ROLLOUT_STEP_TARGET = 3.0  # a GRPO step at G = 8 vs a RAD-DPO step, size s (issue #15)
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -406,4 +407,79 @@ def run_train(
             "fraction_of_peak": achieved / peak.best,
             "target_fraction": MFU_TARGET,
         },
+    }
+
+
+def run_rollout_cost(
+    *, size: str = "s", seed: int = 0, words: int = 2000, levels: int = 3, codebook: int = 256,
+    catalog_size: int = 20_000, history: int = 10, device: str = "cpu", batch: int = 32, candidates: int = 16,
+    group_size: int = 8, steps: int = 3, threads: int | str | None = None,
+) -> dict[str, Any]:
+    """One GRPO step (G rollouts by beam search + scoring + packed forward/backward with the reference + AdamW)
+    against one RAD-DPO step (``candidates`` logged candidates), side by side on the same model and prompts:
+    the rollout share of the GRPO step and the GRPO / RAD-DPO step-time ratio (issue #15: at most 3x at G = 8,
+    size s). The fastest of ``steps`` interleaved repetitions counts."""
+    import copy
+
+    from benchmark.config import check_number
+    from benchmark.methods import get_method
+    from benchmark.training.batching import collate, forward_candidates
+    from benchmark.training.examples import Example
+    from benchmark.training.rollouts import RolloutConfig, catalog_validity, roll_out
+
+    check_number("run_rollout_cost", "candidates", candidates, low=2, integer=True)
+    n_threads = _set_threads(threads)
+    tokenizer, model, catalog, rng = synthetic_setup(
+        size=size, seed=seed, words=words, levels=levels, codebook=codebook, catalog_size=catalog_size,
+        device=device,
+    )
+    reference = copy.deepcopy(model).eval().requires_grad_(False)
+    sids = catalog.sids()
+    examples = [
+        Example(prompt_ids=tuple(prompt), candidate_ids=tuple(
+            tuple(tokenizer.target_ids(sids[int(i)])) for i in rng.choice(len(sids), candidates, replace=False)),
+            is_positive=tuple(c < min(3, candidates - 1) for c in range(candidates)))
+        for prompt in synthetic_prompts(tokenizer, catalog, rng, batch, history, words)
+    ]
+    grpo, raddpo = get_method("grpo"), get_method("raddpo")
+    grpo_config = grpo.config_cls(rollouts=RolloutConfig(group_size=group_size))
+    raddpo_config = raddpo.config_cls()
+    raddpo_state = raddpo.make_state(raddpo_config)
+    valid = catalog_validity(catalog, tokenizer)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    rollout_seconds: list[float] = []
+
+    def update(method: Any, config: Any, state: Any, train_batch: Any) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        cand = forward_candidates(model.train(), train_batch.to(device), needs_reference=method.needs_reference,
+                                  needs_hidden=method.needs_hidden, reference_model=reference)
+        losses, _ = method.objective(cand, config, state)
+        losses.mean().backward()
+        optimizer.step()
+
+    def grpo_step() -> None:
+        seconds, rolled = _timed(lambda: roll_out(model, tokenizer, examples, grpo_config.rollouts, valid, (seed,)),
+                                 device)
+        rollout_seconds.append(seconds)
+        update(grpo, grpo_config, None, collate(rolled.examples, tokenizer.pad_id).with_rollouts(rolled.rewards))
+
+    def raddpo_step() -> None:
+        update(raddpo, raddpo_config, raddpo_state, collate(examples, tokenizer.pad_id))
+
+    grpo_step(), raddpo_step()  # warm-up (AdamW state, caches)
+    rollout_seconds.clear()
+    t_grpo, t_raddpo = [], []
+    for _ in range(steps):  # interleaved, so load changes on a shared machine hit both sides alike
+        t_grpo.append(_timed(grpo_step, device)[0])
+        t_raddpo.append(_timed(raddpo_step, device)[0])
+    best = int(np.argmin(t_grpo))
+    return {
+        "setup": {"model_size": size, "parameters": count_parameters(model), "threads": n_threads,
+                  "device": device, "batch": batch, "raddpo_candidates": candidates, "group_size": group_size},
+        "grpo_step_seconds": t_grpo[best],
+        "grpo_rollout_seconds": rollout_seconds[best],
+        "rollout_share": rollout_seconds[best] / t_grpo[best],
+        "raddpo_step_seconds": min(t_raddpo),
+        "grpo_over_raddpo": t_grpo[best] / min(t_raddpo),
+        "target_ratio": ROLLOUT_STEP_TARGET,
     }

@@ -1,5 +1,10 @@
 """RAD-DPO as a registered method: L = L_SFT (eq. 1) + L_PL (eq. 7), with TLGD (eqs. 3-4) and RDRW
-(eqs. 5-6), and its three ablations as config flags of the same objective."""
+(eqs. 5-6), and its three ablations as config flags of the same objective.
+
+L_PL has two readings (``raddpo.loss``): as printed (eqs. 2 and 7, ``raddpo`` and its ablations) and as
+cited, the softmax form of S-DPO (the paper's reference [4], ``raddpo-sdpo`` and its ablations). The reading is
+a class attribute of the config (``CONTRAST``), fixed by the registered name like the ablation flags, so every
+variant runs the one objective and the printed variants' resolved configs (and run ids) are unchanged."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from baselines.sft import sft_loss
-from benchmark.config import check_number
+from benchmark.config import check_choice, check_number
 from benchmark.errors import ConfigError
 from benchmark.methods import (
     CandidateBatch,
@@ -22,7 +27,8 @@ from benchmark.methods import (
     take_top,
     top_token_mask,
 )
-from raddpo.loss import global_contrast_loss
+from benchmark.tuning.space import LEARNING_RATE, PREFERENCE_LR, Range
+from raddpo.loss import global_contrast_loss, softmax_contrast_loss
 from raddpo.tlgd import detach_shared_prefix
 from raddpo.weighting import (
     DEFAULT_UPDATE_EVERY,
@@ -37,6 +43,11 @@ if TYPE_CHECKING:  # torch loads with the first loss computed, not with the conf
 
 
 PAPER_CITATION = "Chen, Sun, Qiu et al. 2025, RAD-DPO: Robust Adaptive Denoising DPO for Generative Retrieval in E-commerce"
+SDPO_CITATION = "Chen, Tan, Zhang et al. 2024, On Softmax Direct Preference Optimization for Recommendation, NeurIPS"
+
+# The two readings of L_PL: the paper's eqs. 2 and 7 as printed, and the S-DPO form its reference [4] uses.
+PRINTED, CITED = "printed", "cited"
+CONTRASTS = {PRINTED: global_contrast_loss, CITED: softmax_contrast_loss}
 
 
 def _check_flag(owner: str, name: str, value: Any, allowed: tuple[bool, ...]) -> None:
@@ -76,9 +87,16 @@ class RadDpoConfig:
 
     # An ablation's registered name promises its flag: overriding it would run another method under it.
     FIXED_FLAGS: ClassVar[dict[str, bool]] = {}
+    # Which reading of L_PL (a key of CONTRASTS). A class attribute, not a field: the registered name fixes it,
+    # and the resolved configs (hence the run ids) of the printed variants stay what they were.
+    CONTRAST: ClassVar[str] = PRINTED
+    # What ``grbench tune`` varies (benchmark.tuning), for both readings and every ablation: beta over two
+    # decades around our 1.0, and the learning rate.
+    SEARCH_SPACE: ClassVar[dict[str, Range]] = {"beta": Range(0.1, 10.0, log=True), LEARNING_RATE: PREFERENCE_LR}
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
+        check_choice(owner, "CONTRAST", self.CONTRAST, CONTRASTS)
         check_number(owner, "beta", self.beta, low=0.0, low_open=True)
         for flag in ("tlgd", "rdrw", "multi_label_sft"):
             fixed = self.FIXED_FLAGS.get(flag)
@@ -112,6 +130,39 @@ class RadDpoNoMlsftConfig(RadDpoConfig):
     FIXED_FLAGS: ClassVar[dict[str, bool]] = {"multi_label_sft": False}
 
 
+@dataclasses.dataclass(frozen=True)
+class RadDpoSdpoConfig(RadDpoConfig):
+    """RAD-DPO as cited: L_PL in the S-DPO form (``softmax_contrast_loss``), everything else as ``raddpo``.
+
+    beta = 1.0 is OUR choice, as for the printed reading (the paper does not report beta). In this form beta
+    scales the margins inside the log-sum-exp, and with all margins 0 the loss starts at log(1 + |Y_neg|)
+    (~2.3 for 9 negatives), in the sigmoid's working range.
+    """
+
+    CONTRAST: ClassVar[str] = CITED
+
+
+@dataclasses.dataclass(frozen=True)
+class RadDpoSdpoNoTlgdConfig(RadDpoNoTlgdConfig):
+    """Ablation "w/o TLGD" of RAD-DPO as cited (S-DPO form)."""
+
+    CONTRAST: ClassVar[str] = CITED
+
+
+@dataclasses.dataclass(frozen=True)
+class RadDpoSdpoNoRdrwConfig(RadDpoNoRdrwConfig):
+    """Ablation "w/o RDRW" of RAD-DPO as cited (S-DPO form)."""
+
+    CONTRAST: ClassVar[str] = CITED
+
+
+@dataclasses.dataclass(frozen=True)
+class RadDpoSdpoNoMlsftConfig(RadDpoNoMlsftConfig):
+    """Ablation "w/o multi-label SFT" of RAD-DPO as cited (S-DPO form)."""
+
+    CONTRAST: ClassVar[str] = CITED
+
+
 def make_tracker(config: RadDpoConfig) -> QuartileTracker | None:
     """RAD-DPO's state: the RDRW quartile tracker, or None when RDRW is off."""
     if not config.rdrw:
@@ -123,6 +174,9 @@ def raddpo_objective(
     batch: CandidateBatch, config: RadDpoConfig, state: QuartileTracker | None
 ) -> tuple[Tensor, dict[str, float]]:
     """Per-impression RAD-DPO loss L_SFT + L_PL (paper eqs. 1 and 7). Returns (B,) and diagnostics.
+
+    L_PL is the reading ``config.CONTRAST`` names: as printed (``global_contrast_loss``) or as cited, the S-DPO
+    form (``softmax_contrast_loss``).
 
     r(y) = log pi(y|x) / |y| (reference-free). For the negatives, log pi is TLGD's log pi-hat (eq. 4)
     when ``config.tlgd``. w_j = eq. 6 of the cosine similarity between y_w*'s and y_j's EOS hidden states
@@ -149,7 +203,7 @@ def raddpo_objective(
     else:
         weights = torch.ones_like(neg_rewards)
 
-    pl = global_contrast_loss(pos_reward, neg_rewards, weights, neg, config.beta)  # (B,)
+    pl = CONTRASTS[config.CONTRAST](pos_reward, neg_rewards, weights, neg, config.beta)  # (B,)
     sft_mask = positive_token_mask(batch) if config.multi_label_sft else top_token_mask(batch)
     sft = sft_loss(policy, sft_mask)  # (B,)
 
@@ -170,11 +224,12 @@ def raddpo_objective(
 
 
 def _register(name: str, config_cls: type[RadDpoConfig], description: str, needs_hidden: bool) -> Method:
+    cited = config_cls.CONTRAST == CITED
     return register_method(
         Method(
             name=name,
             description=description,
-            citation=PAPER_CITATION,
+            citation=f"{PAPER_CITATION}; L_PL in the form of {SDPO_CITATION}" if cited else PAPER_CITATION,
             config_cls=config_cls,
             objective=raddpo_objective,
             needs_hidden=needs_hidden,
@@ -198,3 +253,16 @@ RADDPO_NO_RDRW = _register(
 RADDPO_NO_MLSFT = _register(
     "raddpo-no-mlsft", RadDpoNoMlsftConfig, "RAD-DPO ablation with the SFT term on y_w* only.", True
 )
+
+# RAD-DPO as cited (S-DPO form): each printed variant again, under its name with "-sdpo", with the cited L_PL.
+CITED_VARIANTS = {
+    cited.name: cited
+    for printed, config_cls in (
+        (RADDPO, RadDpoSdpoConfig),
+        (RADDPO_NO_TLGD, RadDpoSdpoNoTlgdConfig),
+        (RADDPO_NO_RDRW, RadDpoSdpoNoRdrwConfig),
+        (RADDPO_NO_MLSFT, RadDpoSdpoNoMlsftConfig),
+    )
+    for cited in [_register(printed.name.replace("raddpo", "raddpo-sdpo", 1), config_cls,
+                            f"As cited (S-DPO form L_PL): {printed.description}", printed.needs_hidden)]
+}

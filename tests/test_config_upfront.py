@@ -88,7 +88,9 @@ def test_names_and_sweeps_are_checked_up_front(capsys, tmp_path, overrides, frag
 def test_valid_overrides_still_dry_run(capsys, tmp_path) -> None:
     code, out, err = _dry_run(capsys, tmp_path, "methods.raddpo.beta=2.0", "eval.beam_width=64", "seeds=[0, 1]")
     assert code == 0, err
-    assert len(out.splitlines()) == 24  # Table 1's eight methods and four untrained rows, two seeds
+    # Table 1's thirteen methods (the paper's eight, S-DPO, RAD-DPO as cited and its ablations) and four
+    # untrained rows, and rl's eight runs (five methods, three NLL-GRPO mixtures), two seeds
+    assert len(out.splitlines()) == (13 + 4 + 8) * 2
 
 
 @pytest.mark.parametrize("directory, profile, protocol", [

@@ -135,7 +135,7 @@ def test_commands_never_import_the_cli() -> None:
     assert not offenders, offenders
 
 
-@pytest.mark.parametrize("module", ["perf", "faultcampaign"])
+@pytest.mark.parametrize("module", ["perf", "faultcampaign", "determinism_study", "reproduce"])
 def test_measurement_modules_do_not_print(module: str) -> None:
     """The perf measurements return reports; benchmark/commands/perf.py prints them (STYLE.md habit 8)."""
     import ast

@@ -1,4 +1,4 @@
-"""Add the per-query descriptors (query text, seen in training) to stored runs that predate them.
+"""Add the per-query descriptors (query text, seen in training) to stored runs that lack them.
 
 Runs computed before protocol 2 stored only metrics per query, so their tables could test significance only
 row by row, which is anti-conservative: test rows sharing a query string are not independent. This rebuilds
@@ -29,8 +29,8 @@ def add_descriptors(profile_dir: Path, data_dir: str | None) -> list[str]:
     for path in run_dirs_in(profile_dir / "runs"):
         stored = load_run(path)
         frame = stored.per_query()
-        if "query" in frame.columns:
-            continue
+        if {"query", "query_seen"} <= set(frame.columns):
+            continue  # protocol-1 runs of the suite store the text but not whether it was seen
         result = stored.result
         data = {"protocol": 1, **result.config.get("data", {})}
         key = f"{result.dataset}:{sorted(data.items())}"
@@ -44,7 +44,7 @@ def add_descriptors(profile_dir: Path, data_dir: str | None) -> list[str]:
         train_queries = set(dataset.train["query"].tolist())
         texts = test.loc[frame["query_id"], "query"].astype(str).to_numpy()
         seen = [int(text in train_queries) for text in texts]
-        metrics = {c: frame[c].to_numpy() for c in frame.columns if c != "query_id"}
+        metrics = {c: frame[c].to_numpy() for c in frame.columns if c not in ("query_id", "query", "query_seen")}
         write_run(path, result.to_record(), frame["query_id"].to_numpy(), metrics, stored.rankings(),
                   queries={"query": texts, "query_seen": seen}, overwrite=True)
         done.append(path.name)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from benchmark.errors import BenchmarkError, ConfigError
+
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """Options every command that reads public data accepts."""
@@ -21,3 +23,25 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where built splits, SIDs, checkpoints are cached (default: $GRBENCH_CACHE or ~/.cache/grbench)",
     )
+
+
+def names(text: str) -> tuple[str, ...]:
+    """The names of a comma-separated option value ("" gives none)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def experiment_and_method_names(only: str, methods: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``--only`` experiments and ``--methods`` of a suite command, each checked against its registry
+    (an unknown name fails with suggestions before anything runs)."""
+    from benchmark.experiments import get_experiment
+    from benchmark.methods import get_method
+
+    experiments, chosen = names(only), names(methods)
+    for name in experiments:
+        try:
+            get_experiment(name)
+        except BenchmarkError as exc:
+            raise ConfigError(f"--only: {exc}") from exc
+    for name in chosen:
+        get_method(name)
+    return experiments, chosen

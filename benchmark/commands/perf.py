@@ -68,7 +68,7 @@ def _perf():
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "perf", help="speed benchmarks side by side (decode, train); a kill campaign (faults)"
+        "perf", help="speed benchmarks side by side (decode, train, determinism); a kill campaign (faults)"
     )
     sub = parser.add_subparsers(dest="perf_command", metavar="WHAT", required=True)
 
@@ -104,6 +104,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reps", type=_positive_int, default=7, help="timed repetitions for (a) (the fastest counts)"
     )
     train.set_defaults(func=_train)
+
+    det = sub.add_parser(
+        "determinism",
+        help="which determinism mode makes training and decoding bitwise-identical across CPUs and threads",
+        description="For each determinism mode (benchmark.determinism) and each emulated machine (the ISA "
+        "capped for ATen, oneDNN and MKL) and thread count, a fresh process trains a seeded model a few SFT and "
+        "DPO steps and beam-searches; prints each point's result hash, whether all agree, and the time "
+        "relative to the first mode (benchmark.determinism_study).",
+    )
+    det.add_argument("--modes", type=_names, default=None,
+                     help="comma-separated modes, the first is the time baseline (default: all, 'off' first)")
+    det.add_argument("--machines", type=_names, default=["avx512", "avx2"],
+                     help="comma-separated emulated machines: avx512, avx2, sse (default avx512,avx2)")
+    det.add_argument("--thread-counts", type=_int_list, default=[1, 2],
+                     help="comma-separated thread counts of the emulated machines (default 1,2)")
+    det.add_argument("--size", default="s", choices=SIZES, help="model size (default s)")
+    det.add_argument("--sft-steps", type=_positive_int, default=3)
+    det.add_argument("--dpo-steps", type=_positive_int, default=2)
+    det.add_argument("--batch-size", type=_positive_int, default=4, help="impressions per step (default 4)")
+    det.add_argument("--queries", type=_positive_int, default=4, help="queries beam-searched (default 4)")
+    det.add_argument("--beam-width", type=_positive_int, default=32)
+    det.add_argument("--repeats", type=_positive_int, default=2,
+                     help="workload passes per process: their hashes must agree; the fastest is timed (default 2)")
+    det.add_argument("--rounds", type=_positive_int, default=1,
+                     help="run the grid this many times, the modes' order rotated; the fastest round is timed")
+    det.add_argument("--seed", type=int, default=0)
+    det.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    det.set_defaults(func=_determinism)
 
     faults = sub.add_parser(
         "faults",
@@ -167,7 +195,54 @@ def _train(args: argparse.Namespace) -> int:
         steps=args.steps,
         reps=args.reps,
     )
+    report["rollouts"] = _rollout_cost(args)
     return _emit(report, args, _print_train)
+
+
+def _rollout_cost(args: argparse.Namespace) -> dict[str, Any]:
+    """(c) a GRPO step at G = 8 (rollouts included) against a RAD-DPO step on (b)'s batch (issue #15)."""
+    return _perf().run_rollout_cost(**_setup_kwargs(args), batch=args.batch, candidates=args.batch_candidates,
+                                    steps=min(args.steps, 3))
+
+
+def _print_rollouts(report: dict[str, Any]) -> None:
+    r = report["rollouts"]
+    flag = "" if r["grpo_over_raddpo"] <= r["target_ratio"] else f"  [above the {r['target_ratio']:g}x target]"
+    print(
+        f"(c) GRPO step (G = {r['setup']['group_size']} beam rollouts + forward/backward with the reference) vs "
+        f"RAD-DPO step ({r['setup']['raddpo_candidates']} candidates): {r['grpo_step_seconds'] * 1000:.0f} ms vs "
+        f"{r['raddpo_step_seconds'] * 1000:.0f} ms = {r['grpo_over_raddpo']:.2f}x{flag}; rollouts "
+        f"{100 * r['rollout_share']:.0f}% of the GRPO step"
+    )
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list of names, got {text!r}")
+    return names
+
+
+def _int_list(text: str) -> list[int]:
+    return [_positive_int(part) for part in _names(text)]
+
+
+def _determinism(args: argparse.Namespace) -> int:
+    from benchmark import determinism, determinism_study
+
+    modes = args.modes or determinism.mode_names()
+    report = determinism_study.run_study(
+        modes=modes,
+        machines=args.machines,
+        thread_counts=args.thread_counts,
+        workload_args={
+            "size": args.size, "sft_steps": args.sft_steps, "dpo_steps": args.dpo_steps,
+            "batch_size": args.batch_size, "queries": args.queries, "beam_width": args.beam_width,
+            "repeats": args.repeats, "seed": args.seed,
+        },
+        rounds=args.rounds,
+    )
+    return _emit(report, args, _print_determinism)
 
 
 def _faults(args: argparse.Namespace) -> int:
@@ -241,6 +316,33 @@ def _print_train(report: dict[str, Any]) -> None:
         f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s = {100 * b['fraction_of_peak']:.0f}% of the "
         f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s fp32 matmul peak ({b['matmul_peak_size']}^3){flag}"
     )
+    if "rollouts" in report:
+        _print_rollouts(report)
+
+
+def _print_determinism(report: dict[str, Any]) -> None:
+    s, w = report["setup"], report["setup"]["workload"]
+    caps = "; ".join(f"{m}: {', '.join(f'{k}={v}' for k, v in env.items()) or 'the host'}"
+                     for m, env in s["machines"].items())
+    print(f"grbench perf determinism: size {w['size']}, {w['sft_steps']} SFT + {w['dpo_steps']} DPO steps of "
+          f"{w['batch_size']} impressions, beam search B={w['beam_width']} over {w['queries']} queries (untrained "
+          f"model); one fresh process per cell and round ({s['rounds']}), {w['repeats']} pass(es) each; time: the "
+          f"fastest pass and round")
+    print(f"emulated machines ({caps})" + (f"; skipped (CPU lacks the ISA): {', '.join(s['machines_skipped'])}"
+                                           if s["machines_skipped"] else ""))
+    points = s["points"]
+    header = f"{'mode':<15}" + "".join(f"{p:>11}" for p in points)
+    print(header + f"  {'all equal':<10}{'differs in':<17}{'time vs ' + s['baseline']:>12}  same bits as "
+          f"{s['baseline']} at")
+    for name in s["modes"]:
+        r = report["modes"][name]
+        differs = ",".join(part for part, same in r["parts_equal"].items() if not same) or "-"
+        equal = "yes" if r["all_equal"] else f"no ({r['distinct_results']})"
+        rerun = "" if r["rerun_identical"] else "  [a rerun in one process differed]"
+        print(f"{name:<15}" + "".join(f"{r['hashes'][p][:8]:>11}" for p in points)
+              + f"  {equal:<10}{differs:<17}{r['time_ratio_vs_baseline']:>11.2f}x  "
+              + (", ".join(r["same_as_baseline_at"]) or "-") + rerun)
+    print("modes: " + "; ".join(f"{name}: {report['modes'][name]['summary']}" for name in s["modes"]))
 
 
 def _print_campaign(report: dict[str, Any]) -> None:

@@ -6,9 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from benchmark.commands.options import add_data_options
+from benchmark.commands.options import add_data_options, experiment_and_method_names
 from benchmark.config import ConfigError
-from benchmark.errors import BenchmarkError
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +16,9 @@ Run the experiment matrix of a profile, resumably, then render its tables.
 
 Profiles (see README for measured wall times):
   smoke  synthetic data, xs model, every method and table (a couple of minutes; part of the tests)
-  quick  amazon18-scientific, size s, 1 seed, Table 1's eight methods, 1,000 test queries (~15 min, 2 cores)
-  full   every experiment (Table 1, Table 2, Figure 2, noise sweep, games), 3 seeds (many CPU hours)
+  quick  amazon18-scientific, size s, 1 seed, Table 1's thirteen methods and the rl experiment, 1,000 test
+         queries (~45 min on 2 cores)
+  full   every experiment (Table 1, Table 2, Figure 2, noise sweep, games, rl), 3 seeds (many CPU hours)
 
 Every key and value of the profile and its --set overrides (every section, every method's settings, every
 swept size, fraction and noise level) is validated before anything is built or trained: --dry-run checks a
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--profile", default="full", help="smoke, quick, full, or a profile YAML path (default: full)")
-    parser.add_argument("--only", default="", help="comma-separated experiments: table1,table2,fig2,noise,games")
+    parser.add_argument("--only", default="", help="comma-separated experiments: table1,table2,fig2,noise,games,rl")
     parser.add_argument("--methods", default="", help="comma-separated methods to keep (default: all of the profile)")
     parser.add_argument("--shard", default="1/1", help="run shard i of n (e.g. 2/4); results merge by run id")
     parser.add_argument("--results", default="runs", help="results root directory (default: ./runs)")
@@ -76,28 +76,17 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
 def run_command(args: argparse.Namespace) -> int:
-    from benchmark.experiments import get_experiment
-    from benchmark.methods import get_method
     from benchmark.suite.matrix import expand, shard
     from benchmark.suite.profiles import load_profile
 
     profile = load_profile(args.profile, args.set)  # validates every key and value, or raises ConfigError
-    only, methods = _names(args.only), _names(args.methods)
-    for name in only:
-        try:
-            get_experiment(name)  # unknown names fail with suggestions
-        except BenchmarkError as exc:
-            raise ConfigError(f"--only: {exc}") from exc
-    for name in methods:
-        get_method(name)  # unknown names fail with suggestions
+    only, methods = experiment_and_method_names(args.only, args.methods)
     shard_spec = parse_shard(args.shard)
     if args.dry_run:
-        for spec in shard(expand(profile, only, methods), *shard_spec):
+        from benchmark.tuning.apply import tuned_specs
+
+        for spec in shard(tuned_specs(expand(profile, only, methods), profile, Path(args.results)), *shard_spec):
             print(f"{spec.run_id}\t{spec.dataset}\t{spec.model_size}\t{spec.variant}")
         return 0
 

@@ -1,7 +1,8 @@
 """Table 1: every method and the RAD-DPO ablations on the primary dataset, one run per method and seed.
 
-The methods are the profile's ``table1.methods`` (default: the paper's eight rows), so a method is added to
-Table 1 from a profile, without editing code; ``table1.baselines`` adds the rows that train nothing (the
+The methods are the profile's ``table1.methods`` (default: the paper's eight rows; the built-in profiles add
+S-DPO and RAD-DPO as cited, in the S-DPO form, with its ablations), so a method is added to Table 1 from a
+profile, without editing code; ``table1.baselines`` adds the rows that train nothing (the
 non-learned baselines and the SFT start, ``benchmark.suite.untrained``).
 """
 

@@ -169,6 +169,11 @@ def environment() -> dict[str, Any]:
     loaded it (a retrieval baseline) records "torch not loaded" and the thread count it would have used.
     """
     settings: dict[str, Any] = {name: os.environ[name] for name in NUMERIC_ENV if name in os.environ}
+    from benchmark import determinism  # light: no torch
+
+    mode = determinism.active_settings()["mode"]
+    if mode:
+        settings["determinism"] = mode
     torch = sys.modules.get("torch")
     if torch is None:
         threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or 1
@@ -199,7 +204,7 @@ def environment_label(hardware_cpu: str, packages: dict[str, str], env: dict[str
         parts.append("threads/kernels not recorded")
     else:
         parts.append(f"{env['torch_cpu_capability']}, {env['threads']} thread(s)")
-        mode = env.get("settings", {}).get("GRBENCH_DETERMINISM")
+        mode = env.get("settings", {}).get("determinism")
         if mode:
             parts.append(f"determinism {mode}")
     return "; ".join(parts)

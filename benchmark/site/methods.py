@@ -95,6 +95,7 @@ def _run_card(profile: str, run: StoredRun) -> str:
         ("hardware", f"{hw.cpu} ({hw.cores} cores)" + (f", {hw.gpu}" if hw.gpu else "")),
         ("packages", ", ".join(f"{k} {v}" for k, v in sorted(res.packages.items()))),
         ("hashes", ", ".join(f"{k} {v}" for k, v in sorted(vars(res.hashes).items()))),
+        ("numerical environment", _environment(raw.get("environment"))),
     ]
     budget = raw.get("budget", {})
     budget_rows = [[escape.text(k), escape.text(_number(budget[k]))] for k in BUDGET_FIELDS if k in budget]
@@ -117,6 +118,16 @@ def _run_card(profile: str, run: StoredRun) -> str:
         f"<h4>Stored files</h4>\n<ul>{links}</ul>\n</article>\n",
     ]
     return "".join(parts)
+
+
+def _environment(env: dict | None) -> str:
+    """What can move a float besides code and packages (run.json ``environment``), in one line."""
+    if not env:
+        return "not recorded (run stored before the environment was)"
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(env.get("settings", {}).items()))
+    return (f"{env.get('torch_cpu_capability')} dispatch, {env.get('threads')} thread(s), BLAS {env.get('blas')}, "
+            f"oneDNN {env.get('onednn')}, deterministic algorithms {env.get('deterministic_algorithms')}, "
+            f"ISA flags {' '.join(env.get('cpu_flags', []))}" + (f"; {settings}" if settings else ""))
 
 
 def tuning_files(profile_dir: Path) -> list[Path]:

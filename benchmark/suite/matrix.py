@@ -50,6 +50,9 @@ class RunSpec:
     method_config: dict = dataclasses.field(default_factory=dict)
     preference_fraction: float = 1.0
     variant: dict = dataclasses.field(default_factory=dict)
+    # Set by benchmark.tuning.apply when the method settings came from a tuning study: what run.json records of
+    # it. Not a setting: the settings it chose are in method_config and preference, which the key hashes.
+    tuning: dict | None = None
 
     def compute_config(self) -> dict[str, Any]:
         """Everything that determines the numbers, resolved (every default filled in, as plain JSON); the
@@ -197,6 +200,7 @@ def validate_profile(profile: Profile) -> None:
         "fig2.methods": profile.fig2.methods,
         "noise.methods": profile.noise.methods,
         "games.methods": () if profile.games.methods == "all" else profile.games.methods,
+        "rl.methods": profile.rl.methods,
     }
     for key, names in method_lists.items():
         for name in names:
@@ -291,7 +295,8 @@ def expand(profile: Profile, only: tuple[str, ...] = (), methods: tuple[str, ...
 def overrides_key(spec: RunSpec) -> str:
     """A hash of the spec's settings as written (not resolved): a stable order and a cheap de-duplication that
     work before a spec is known to resolve."""
-    return hash_json({k: v for k, v in dataclasses.asdict(spec).items() if k not in ("experiment", "variant")})
+    return hash_json({k: v for k, v in dataclasses.asdict(spec).items()
+                      if k not in ("experiment", "variant", "tuning")})
 
 
 def shard(specs: list[RunSpec], index: int, count: int) -> list[RunSpec]:

@@ -111,6 +111,21 @@ class NoiseSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class RlSettings:
+    """Experiment ``rl`` (issue #15): the reward-guided methods beside continued SFT and RAD-DPO, from the same SFT
+    checkpoint on the same budget. ``methods`` train once each; ``mixtures``: one ``nll-grpo`` run per lam."""
+
+    methods: tuple[str, ...] = ("sft", "raddpo", "grpo", "eg-grpo", "adagrpo")
+    mixtures: tuple[float, ...] = (0.1, 0.5, 1.0)
+
+    def __post_init__(self) -> None:
+        _check_list("RlSettings", "methods", self.methods)
+        _check_list("RlSettings", "mixtures", self.mixtures)
+        for lam in self.mixtures:
+            check_number("RlSettings", "mixtures", lam, low=0.0)
+
+
+@dataclasses.dataclass(frozen=True)
 class GamesSettings:
     methods: str | tuple[str, ...] = "all"  # "all": Table 1's methods (``table1.methods``)
 
@@ -120,6 +135,29 @@ class GamesSettings:
                 f"The 'methods' parameter of GamesSettings must be 'all' or a list of method names. "
                 f"Got {self.methods!r} instead."
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningSettings:
+    """``grbench tune`` (``benchmark.tuning``): ``trials`` per method, the same for every method; the study's
+    selection ``metric``, scored on the validation split; the TPE sampler's ``seed``; and ``use``: whether
+    ``grbench run`` trains each tuned method with the configuration its study chose (and records the study)."""
+
+    trials: int = 16
+    metric: str = "target_hit@10"
+    seed: int = 0
+    use: bool = False
+
+    def __post_init__(self) -> None:
+        from benchmark.metrics.registry import is_metric_name, unknown_metric_message
+
+        check_number("TuningSettings", "trials", self.trials, low=1, integer=True)
+        check_number("TuningSettings", "seed", self.seed, low=0, integer=True)
+        if not is_metric_name(self.metric):
+            raise ConfigError(f"The 'metric' parameter of TuningSettings: {unknown_metric_message(self.metric)}")
+        if not isinstance(self.use, bool):
+            raise ConfigError(f"The 'use' parameter of TuningSettings must be one of [True, False]. "
+                              f"Got {self.use!r} instead.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +189,8 @@ class Profile:
     fig2: Fig2Settings = dataclasses.field(default_factory=Fig2Settings)
     noise: NoiseSettings = dataclasses.field(default_factory=NoiseSettings)
     games: GamesSettings = dataclasses.field(default_factory=GamesSettings)
+    rl: RlSettings = dataclasses.field(default_factory=RlSettings)
+    tuning: TuningSettings = dataclasses.field(default_factory=TuningSettings)
 
     def __post_init__(self) -> None:
         from benchmark.experiments import experiment_names  # experiment modules import this one

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -36,6 +37,7 @@ from benchmark.suite.profiles import Profile
 from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, sft_key
 from benchmark.suite.stages import record as record_run
 from benchmark.suite.untrained import evaluate_untrained, is_retriever, is_untrained
+from benchmark.tuning.apply import tuned_specs
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ def run_suite(
     methods: tuple[str, ...] = (),
     shard_spec: tuple[int, int] = (1, 1),
     data_dir: str | None = None,
+    run_ids: Collection[str] | None = None,
 ) -> SuiteSummary:
     """Run every unfinished spec of ``profile`` (optionally one shard of it); return what was done.
 
@@ -69,7 +72,10 @@ def run_suite(
     runs_dir = Path(results_root) / profile.name / "runs"
     prepare_storage(runs_dir)  # an unusable --results or cache fails here, before any compute
     provenance.code_revision()  # pin the revision this process runs with before anything is committed
-    specs = shard(expand(profile, only, methods), *shard_spec)
+    # With tuning.use, each trained method runs with its study's chosen configuration (benchmark.tuning).
+    specs = shard(tuned_specs(expand(profile, only, methods), profile, Path(results_root)), *shard_spec)
+    if run_ids is not None:  # a chosen subset of the plan (``grbench reproduce`` reruns stored runs only)
+        specs = [spec for spec in specs if spec.run_id in run_ids]
     finished = finished_runs(runs_dir)  # run_id -> compute_key
     by_key = {key: run_id for run_id, key in finished.items()}
     counts = {"executed": 0, "reused": 0, "skipped": 0}
@@ -179,6 +185,7 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
         hashes={**prepared.hashes,
                 "sft_checkpoint_hash": None if is_retriever(spec.method) else sft_key(spec, prepared)},
         budget=budget,
+        tuning=spec.tuning,  # the study a tuned configuration came from, else None
     )
     # Rankings are what leaderboard submissions are exported from; other experiments keep per-query metrics
     # only, so the committed results stay small (a full-test-set ranking is ~8 MB per run).

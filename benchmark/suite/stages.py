@@ -108,7 +108,8 @@ def train_stage(method, method_config, model, prepared: Prepared, stage: str, co
     examples = prepared.examples(stage, config.max_candidates, fraction, tokenizer)
     log.info("%s: %d %s examples from %s", method.name, len(examples), stage, prepared.dataset.name)
     return train(method=method, method_config=method_config, model=model, tokenizer=tokenizer, examples=examples,
-                 config=config, out_dir=out_dir, reference_model=reference_model, resume=resume, metadata=metadata)
+                 config=config, out_dir=out_dir, reference_model=reference_model, resume=resume, metadata=metadata,
+                 catalog=prepared.catalog)  # the valid SIDs of rollouts (methods with needs_rollouts)
 
 
 def sft_key(spec: RunSpec, prepared: Prepared) -> str:

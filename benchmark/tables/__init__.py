@@ -10,6 +10,7 @@ else is read: no training, no clock, no machine state, so a rerun on the same ru
     fig2    preference-data fraction -> relative improvement over SFT (fig2), PNG + table
     noise   click-noise sweep (noise), beyond the paper
     games   Table 1 layout on amazon18-games (games)
+    rl      reward-guided alignment: the GRPO family vs continued SFT and RAD-DPO (rl), beyond the paper
 
 The tables are the registered experiments (``benchmark.experiments``), in registration order: each
 experiment's ``build_table`` builds its table, and its optional ``figure`` renders ``<name>.png``.
@@ -42,6 +43,7 @@ __all__ = [
     "SignificanceConfig",
     "Table",
     "build_table",
+    "experiment_tables",
     "render_all",
     "table_names",
     "to_csv",
@@ -129,15 +131,8 @@ def render_all(
             continue
         log.info("rendering %s from %d runs", name, len(experiment))
         registered = get_experiment(name)
-        subsets = [("", experiment)]
-        if registered.query_subsets and experiment.has_seen_flags():
-            subsets += [(f"-{subset}", experiment.subset(subset)) for subset in ("seen", "unseen")]
-        for suffix, runs_of in subsets:
-            table = build_table(name, runs_of, significance, paper)
-            if suffix:
-                table = dataclasses.replace(table, name=f"{name}{suffix}",
-                                            title=f"{table.title}: {SUBSET_TITLES[suffix]}")
-            stem = f"{name}{suffix}"
+        for suffix, table in experiment_tables(experiment, significance, paper):
+            stem = table.name
             markdown = to_markdown(table)
             files = [f"{stem}.md", f"{stem}.tex", f"{stem}.csv"]
             atomic_write_text(out_dir / files[0], markdown)
@@ -156,6 +151,26 @@ def render_all(
     other = sorted({r.result.experiment for r in runs} - set(names))
     atomic_write_text(out_dir / INDEX, _index(results_dir.name, len(runs), rendered, skipped, other, sections))
     return RenderSummary(out_dir, tuple(rendered), tuple(skipped), len(runs))
+
+
+def experiment_tables(
+    experiment: ExperimentRuns, significance: SignificanceConfig, paper_dir: Path | None = None
+) -> list[tuple[str, Table]]:
+    """The tables of one experiment's runs: ("", the table) and, for experiments that split their queries
+    and runs that stored which were seen, ("-seen", ...) and ("-unseen", ...), each named by its file stem."""
+    from benchmark.experiments import get_experiment
+
+    name = experiment.name
+    subsets = [("", experiment)]
+    if get_experiment(name).query_subsets and experiment.has_seen_flags():
+        subsets += [(f"-{subset}", experiment.subset(subset)) for subset in ("seen", "unseen")]
+    tables = []
+    for suffix, runs_of in subsets:
+        table = build_table(name, runs_of, significance, paper_dir)
+        if suffix:
+            table = dataclasses.replace(table, name=f"{name}{suffix}", title=f"{table.title}: {SUBSET_TITLES[suffix]}")
+        tables.append((suffix, table))
+    return tables
 
 
 def _remove_stale(out_dir: Path, name: str) -> None:

@@ -2,7 +2,8 @@
 
 Protocol 2 (the held-out ordered item is the target): rows start with the non-learned baselines (popularity,
 the query lookup table, zero-shot dense retrieval) and the SFT checkpoint every method starts from, then the
-budget-matched control (continued SFT), DPO, SimPO, ORPO, RAD-DPO and the ablations; columns lead with rank-1
+budget-matched control (continued SFT), DPO, SimPO, ORPO, S-DPO, RAD-DPO in its two readings ("as printed",
+"as cited (S-DPO form)", labelled when both are present) and the ablations; columns lead with rank-1
 hallucination, then the ordered item's HR/NDCG/MRR at the item and SID level, then the category-level hit rate.
 Marks: † against continued SFT, ‡ (RAD-DPO, its ablations and other methods) against the best of
 DPO/SimPO/ORPO in that column, § against the query lookup; tests flip signs per query cluster. Bold and
@@ -17,7 +18,7 @@ tests, and the paper's rows as a labelled block. Cells are mean ± std over seed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from benchmark.errors import DataError
 from benchmark.metrics.registry import TABLE1_METRICS, TARGET_METRICS, get_metric, lower_is_better
@@ -37,22 +38,32 @@ from benchmark.tables.markers import (
 from benchmark.tables.paper import PaperRow
 from benchmark.tables.render import Cell, Row, Table, metric_column
 
-MAIN_METHODS = ("sft", "dpo", "simpo", "orpo", "raddpo")
+MAIN_METHODS = ("sft", "dpo", "simpo", "orpo", "sdpo", "raddpo", "raddpo-sdpo")
 NON_LEARNED = ("popularity", "query-lookup", "dense-zeroshot")
 LOOKUP = "query-lookup"
 PRIMARY_METRIC = "target_hit@10"  # the protocol-2 headline: was the ordered item in the top 10 items?
-ABLATIONS = ("raddpo-no-tlgd", "raddpo-no-rdrw", "raddpo-no-mlsft")
+ABLATIONS = ("raddpo-no-tlgd", "raddpo-no-rdrw", "raddpo-no-mlsft",
+             "raddpo-sdpo-no-tlgd", "raddpo-sdpo-no-rdrw", "raddpo-sdpo-no-mlsft")
+# The two readings of RAD-DPO's L_PL (raddpo.loss): rows of the cited reading always say so; the printed rows
+# say so too when a cited row is in the same table (a table of the printed reading alone stays as it was).
+PRINTED_READING = ("raddpo", "raddpo-no-tlgd", "raddpo-no-rdrw", "raddpo-no-mlsft")
+CITED_READING = ("raddpo-sdpo", "raddpo-sdpo-no-tlgd", "raddpo-sdpo-no-rdrw", "raddpo-sdpo-no-mlsft")
+PRINTED_LABEL = "as printed"
+CITED_LABEL = "as cited (S-DPO form)"
 PREFERENCE_BASELINES = ("dpo", "simpo", "orpo")
 METHOD_LABELS = {
     "sft": "SFT",
     "dpo": "DPO",
     "simpo": "SimPO",
     "orpo": "ORPO",
+    "sdpo": "S-DPO",
     "raddpo": "RAD-DPO",
     "raddpo-no-tlgd": "w/o TLGD",
     "raddpo-no-rdrw": "w/o RDRW",
     "raddpo-no-mlsft": "w/o multi-label SFT",
 }
+METHOD_LABELS.update({cited: f"{METHOD_LABELS[printed]}, {CITED_LABEL}"
+                      for printed, cited in zip(PRINTED_READING, CITED_READING)})
 METHOD_LABELS.update({
     "sft-start": "SFT checkpoint (start)",
     "popularity": "Popularity",
@@ -78,6 +89,11 @@ PROTOCOL2_NOTE = (
     "construction and the share of the SID code space that is valid are in the dataset's data card "
     "(results/data/)."
 )
+READINGS_NOTE = (
+    "RAD-DPO is shown in two readings of its global contrast L_PL: as printed (paper eqs. 2 and 7, "
+    "-log sigmoid(beta log sum_j w_j exp(r_w - r_j))) and as cited (S-DPO form, the paper's reference [4]: "
+    "-log sigmoid(-log sum_j w_j exp(beta (r_j - r_w)))); everything else (multi-label SFT, TLGD, RDRW) is shared."
+)
 PAPER_NOTE_PROTOCOL2 = (
     "The paper's Table 1 (results/paper/table1.csv) is reported on internal JD.com data with a relevant-set "
     "recall; its levels are not comparable with these rows and it is not printed beside them."
@@ -85,6 +101,15 @@ PAPER_NOTE_PROTOCOL2 = (
 
 def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
+
+
+def row_labels(present: Iterable[str], protocol: int) -> dict[str, str]:
+    """The row label of each method in a table holding ``present``: protocol 2 names continued SFT, and when
+    both readings of RAD-DPO are present the printed rows are labelled too."""
+    labels = {**METHOD_LABELS, **(PROTOCOL2_LABELS if protocol >= 2 else {})}
+    if any(m in CITED_READING for m in present):
+        labels.update({m: f"{labels[m]}, {PRINTED_LABEL}" for m in PRINTED_READING})
+    return labels
 
 
 def best_group(groups: Sequence[MethodRuns | None], metric: str) -> MethodRuns | None:
@@ -169,7 +194,7 @@ def build_methods_table(
         for method, mark in zip(ranked, marks):
             emphasis[(method, column.key)] = mark
 
-    labels = {**METHOD_LABELS, **(PROTOCOL2_LABELS if protocol >= 2 else {})}
+    labels = row_labels(present, protocol)
     rows = []
     for section, method in layout:
         cells = []
@@ -224,6 +249,8 @@ def build_methods_table(
         notes.append(seeds_note)
     if tests.skipped:
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
+    if present & set(CITED_READING):
+        notes.append(READINGS_NOTE)
     if paper and paper_note:
         notes.append(paper_note if protocol < 2 else PAPER_NOTE_PROTOCOL2)
     return Table(name=name, title=title, stub_header="Method", columns=columns, rows=tuple(rows), notes=tuple(notes))
@@ -243,7 +270,8 @@ def lookup_verdict(groups: dict[str, MethodRuns], layout: list[tuple[str, str]],
     ours, theirs = best.summary(metric), lookup.summary(metric)
     tested = dict(tests.cell(best.method, metric)[1]).get(LOOKUP_MARK)
     label = get_metric(metric).long_label
-    head = (f"Read first: on {label} the best trained row ({PROTOCOL2_LABELS.get(best.method, method_label(best.method))}, "
+    labels = row_labels(groups, 2)
+    head = (f"Read first: on {label} the best trained row ({labels.get(best.method, best.method)}, "
             f"{ours.mean:.4f}) against the query lookup table ({theirs.mean:.4f}): ")
     if tested is None:
         verdict = head + "not tested."
@@ -270,6 +298,7 @@ def seed_level_note(groups: dict[str, MethodRuns], layout: list[tuple[str, str]]
     if sft is None or len(sft.seeds) < 2 or not sft.has(metric):
         return ""
     parts = []
+    labels = row_labels(groups, 2)
     for _, method in layout:
         group = groups[method]
         if method in ("sft", *NON_LEARNED) or group.seeds != sft.seeds or not group.has(metric):
@@ -277,7 +306,7 @@ def seed_level_note(groups: dict[str, MethodRuns], layout: list[tuple[str, str]]
         mine = [r.result.metrics[metric] for r in group.runs]
         theirs = [r.result.metrics[metric] for r in sft.runs]
         test = seed_level_test(mine, theirs)
-        parts.append(f"{PROTOCOL2_LABELS.get(method, method_label(method))} {test.mean_diff:+.4f} ± "
+        parts.append(f"{labels.get(method, method)} {test.mean_diff:+.4f} ± "
                      f"{test.std_diff:.4f} (t p = {test.pvalue_t:.3g}, sign-flip p = {test.pvalue_sign_flip:.3g})")
     if not parts:
         return ""

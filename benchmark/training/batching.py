@@ -4,7 +4,7 @@
 ``benchmark.model.pack_candidates``) and adds the label tensors. ``forward_candidates`` is the only code that
 runs the model for training: the policy's per-token log-probs (with grad), and only when the method's flags
 ask for them, the frozen reference model's log-probs (no grad) and the final hidden state at each candidate's
-EOS. The trainer never looks at a method's name.
+EOS; for a batch of rollouts (``TrainBatch.with_rollouts``), their rewards and the rollout policy's log-probs. The trainer never looks at a method's name.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class TrainBatch:
     shared_prefix: torch.Tensor  # (B, C, S) bool, token inside the candidate's longest common prefix with y_w*
     n_examples: int
     n_tokens: int  # real (non-pad) tokens put through the model: prompts + all candidates
+    rollout_mask: torch.Tensor | None = None  # (B, C) bool, the slot holds a rollout (``with_rollouts``)
+    rewards: torch.Tensor | None = None  # (B, C) float, every real slot's reward; 0 on padding
 
     def to(self, device: torch.device | str) -> TrainBatch:
         return dataclasses.replace(
@@ -40,7 +42,20 @@ class TrainBatch:
             is_positive=self.is_positive.to(device),
             top_positive=self.top_positive.to(device),
             shared_prefix=self.shared_prefix.to(device),
+            rollout_mask=None if self.rollout_mask is None else self.rollout_mask.to(device),
+            rewards=None if self.rewards is None else self.rewards.to(device),
         )
+
+    def with_rollouts(self, rewards: Sequence[Sequence[float]]) -> TrainBatch:
+        """This batch of ``benchmark.training.rollouts`` examples (y_w* in slot 0, rollouts after it) with each
+        slot's reward (one per real candidate, slot 0 included)."""
+        slots = self.is_positive.shape[1]
+        values = torch.zeros(len(rewards), slots, dtype=torch.float32)
+        for b, row in enumerate(rewards):
+            values[b, : len(row)] = torch.tensor(row, dtype=torch.float32)
+        real = self.packed.cand_mask.to(torch.bool).cpu()
+        rollout = real & (torch.arange(slots) != self.top_positive.cpu().unsqueeze(1))
+        return dataclasses.replace(self, rollout_mask=rollout, rewards=values)
 
 
 def _move(obj: Any, device: torch.device | str) -> Any:
@@ -144,4 +159,8 @@ def forward_candidates(
         shared_prefix=batch.shared_prefix,
         ref_token_logps=ref_token_logps,
         eos_hidden=None if eos_hidden is None else eos_hidden.float(),
+        rollout_mask=batch.rollout_mask,
+        rewards=batch.rewards,
+        # One policy update per rollout batch (TRL's num_iterations = 1): the rollout policy is this policy.
+        old_token_logps=None if batch.rewards is None else token_logps.detach().float(),
     )

@@ -46,6 +46,19 @@ class Example:
     top_positive: int = 0  # index of y_w* in candidate_ids (0 by construction)
     impression_id: int = -1
     item_ids: tuple[int, ...] = ()  # the item behind each candidate (one representative per SID)
+    # What the log recorded about each candidate (the rewards of benchmark.training.rollouts read them):
+    grades: tuple[int, ...] = ()  # graded truth: 2 ordered item, 1 other relevant, 0 other
+    exposure_ranks: tuple[int, ...] = ()  # 1-based position in the production ranker's exposed list; 0: not shown
+
+    def grade_of(self, slot: int) -> int:
+        """Graded truth of candidate ``slot``; without recorded grades 2 / 1 / 0 for y_w* / clicked / other."""
+        if self.grades:
+            return self.grades[slot]
+        return 2 if slot == self.top_positive else int(self.is_positive[slot])
+
+    def exposure_rank_of(self, slot: int) -> int:
+        """Exposure position of candidate ``slot`` (0: not exposed); without recorded ranks, ``slot + 1``."""
+        return self.exposure_ranks[slot] if self.exposure_ranks else slot + 1
 
     @property
     def n_positives(self) -> int:
@@ -71,6 +84,8 @@ class Example:
             is_positive=tuple(self.is_positive[i] for i in keep),
             top_positive=keep.index(self.top_positive),
             item_ids=tuple(self.item_ids[i] for i in keep) if self.item_ids else (),
+            grades=tuple(self.grades[i] for i in keep) if self.grades else (),
+            exposure_ranks=tuple(self.exposure_ranks[i] for i in keep) if self.exposure_ranks else (),
         )
 
 
@@ -114,14 +129,17 @@ def build_examples(
         return targets[item]
 
     ids = frame["impression_id"].to_numpy() if "impression_id" in frame.columns else np.arange(len(frame))
+    relevance = frame["relevance"] if "relevance" in frame.columns else [None] * len(frame)
     examples: list[Example] = []
     dropped = 0
-    for impression_id, query, history, exposed, clicks, target in zip(
-        ids, frame["query"], frame["history"], frame["exposed"], frame["clicks"], frame["target"]
+    for impression_id, query, history, exposed, clicks, target, grades in zip(
+        ids, frame["query"], frame["history"], frame["exposed"], frame["clicks"], frame["target"], relevance
     ):
         example = _impression_example(
             int(impression_id), str(query), history, exposed, clicks, int(target), stage, target_of, tokenizer, catalog
         )
+        if example is not None:
+            example = _with_log(example, [int(i) for i in exposed], grades)
         if example is None:
             dropped += 1
             continue
@@ -174,6 +192,17 @@ def _impression_example(
         impression_id=impression_id,
         item_ids=tuple(items),
     )
+
+
+def _with_log(example: Example, exposed: list[int], relevance: Sequence[int] | None) -> Example:
+    """``example`` with each candidate's exposure position and graded truth (relevance column, when the frame has
+    one; otherwise 2 / 1 / 0 for the ordered item / clicked / unclicked)."""
+    position = {item: k + 1 for k, item in reversed(list(enumerate(exposed)))}
+    grade_of = {item: int(g) for item, g in zip(exposed, relevance)} if relevance is not None else {}
+    grades = tuple(2 if c == example.top_positive else grade_of.get(item, int(example.is_positive[c]))
+                   for c, item in enumerate(example.item_ids))
+    ranks = tuple(position.get(item, 0) for item in example.item_ids)
+    return dataclasses.replace(example, grades=grades, exposure_ranks=ranks)
 
 
 def examples_fingerprint(examples: Sequence[Example]) -> str:

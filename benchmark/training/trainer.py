@@ -4,6 +4,7 @@ Every method compared gets this loop, unchanged: the same data order (a function
 the same optimizer (AdamW), schedule, gradient clipping and budget in optimizer steps. Per step:
 
     global batch (B examples) -> this rank's shard -> grad_accum micro-batches
+      -> (if needs_rollouts: G rollouts per prompt from the current policy, scored: training.rollouts)
       -> packed forward (+ frozen reference log-probs if needs_reference, EOS hidden states if needs_hidden)
       -> method.objective(batch, config, state) -> (b,) losses
       -> backward of sum(losses) / B          (the gradient of the global-batch mean)
@@ -38,7 +39,7 @@ from benchmark.config import to_dict
 from benchmark.errors import ArtifactMismatchError, BenchmarkError, ConfigError
 from benchmark.model.flops import forward_flops, training_flops
 from benchmark.training import checkpoint as ckpt
-from benchmark.training import distributed
+from benchmark.training import distributed, rollouts
 from benchmark.training.batching import batch_indices, collate, forward_candidates
 from benchmark.training.config import TrainConfig
 from benchmark.training.examples import Example, examples_fingerprint
@@ -74,6 +75,8 @@ class _Progress:
     tokens: int = 0
     flops: float = 0.0
     wall_seconds: float = 0.0
+    rollout_tokens: int = 0  # SID tokens generated for rollouts (needs_rollouts methods only)
+    rollout_seconds: float = 0.0
     rows: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
 
@@ -90,6 +93,8 @@ class _Run:
     out_dir: Path
     metadata: dict[str, Any]  # provenance for every checkpoint's grbench.json
     ctx: distributed.DistContext
+    valid_sid: Any = None  # target ids -> bool, for methods with rollouts (training.rollouts)
+    tokenizer: Any = None
 
 
 def train(
@@ -103,6 +108,7 @@ def train(
     reference_model: torch.nn.Module | None = None,
     resume: bool = True,
     metadata: dict[str, Any] | None = None,
+    catalog: Any = None,
 ) -> TrainResult:
     """Train ``model`` with ``method`` on ``examples`` for ``config.steps`` optimizer steps.
 
@@ -113,6 +119,8 @@ def train(
     resume: continue from the last checkpoint in ``out_dir`` (a finished run is returned as is);
         False discards what ``out_dir`` holds and starts again.
     metadata: provenance stored in every checkpoint's ``grbench.json`` (e.g. split_hash, catalog_hash).
+    catalog: the SidCatalog whose SIDs count as valid rollouts (``needs_rollouts`` methods; default: the SIDs
+        of the examples' candidates).
 
     Raises BenchmarkError when the loss or gradient norm becomes NaN/inf (naming the method and step; the
     last good checkpoint is kept), ConfigError for examples/flags that do not fit the method,
@@ -129,8 +137,14 @@ def train(
         "examples": examples_fingerprint(examples),
         "n_examples": len(examples),
     }
+    valid_sid = None
+    if method.needs_rollouts:
+        rollouts.rollout_config(method, method_config)  # a config without rollout settings fails before training
+        valid_sid = (rollouts.catalog_validity(catalog, tokenizer) if catalog is not None
+                     else rollouts.example_validity(examples))
     run = _Run(method=method, method_config=method_config, config=config, identity=identity,
-               key=hash_json(identity), out_dir=out_dir, metadata=dict(metadata or {}), ctx=ctx)
+               key=hash_json(identity), out_dir=out_dir, metadata=dict(metadata or {}), ctx=ctx,
+               valid_sid=valid_sid, tokenizer=tokenizer)
 
     finished = _finished_result(out_dir, run.key) if resume else None
     if finished is not None:
@@ -199,6 +213,8 @@ def train(
             progress.examples_seen += config.batch_size
             progress.tokens += tokens
             progress.flops += flops
+            progress.rollout_tokens += int(diagnostics.get("rollout_tokens", 0))
+            progress.rollout_seconds += float(diagnostics.get("rollout_seconds", 0.0))
             row = {"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
                    "examples": progress.examples_seen, "tokens": progress.tokens}
             row.update({(k if k not in BASE_COLUMNS else f"method_{k}"): v for k, v in diagnostics.items()})
@@ -240,8 +256,19 @@ def _accumulate(
     tokens = 0
     flops = 0.0
     diag_sums: dict[str, float] = {}
+    step_sums: dict[str, float] = {}  # rollout cost: step totals, not per-example means
     for part in distributed.split_micro_batches(mine, config.grad_accum):
-        batch = collate([examples[i] for i in part], pad_id).to(device)
+        chosen = [examples[i] for i in part]
+        rollout_rewards = None
+        if method.needs_rollouts:
+            rolled = rollouts.roll_out(model, run.tokenizer, chosen, rollouts.rollout_config(method, method_config),
+                                       run.valid_sid, seed=(config.seed, step_index), keys=part)
+            chosen, rollout_rewards = rolled.examples, rolled.rewards
+            _add_rollout_stats(rolled.stats, diag_sums, step_sums, len(part))
+        batch = collate(chosen, pad_id)
+        if rollout_rewards is not None:
+            batch = batch.with_rollouts(rollout_rewards)
+        batch = batch.to(device)
         with autocast:
             cand = forward_candidates(model, batch, needs_reference=method.needs_reference,
                                       needs_hidden=method.needs_hidden, reference_model=reference_model)
@@ -260,12 +287,30 @@ def _accumulate(
     if ctx.enabled:
         totals = distributed.all_reduce_sum(totals.to(device)).cpu()
         merged: dict[str, float] = {}
-        for sums in distributed.all_gather_objects(diag_sums):
+        merged_steps: dict[str, float] = {}
+        for sums, steps in distributed.all_gather_objects((diag_sums, step_sums)):
             for key, value in sums.items():
                 merged[key] = merged.get(key, 0.0) + value
-        diag_sums = merged
+            for key, value in steps.items():
+                merged_steps[key] = merged_steps.get(key, 0.0) + value
+        diag_sums, step_sums = merged, merged_steps
     diagnostics = {k: v / config.batch_size for k, v in sorted(diag_sums.items())}
+    diagnostics.update(step_sums)
+    if step_sums.get("reward_pairs"):  # the reward model's pairwise accuracy against the clean truth
+        diagnostics["reward_accuracy"] = step_sums["reward_pairs_agreeing"] / step_sums["reward_pairs"]
     return float(totals[0]) / config.batch_size, int(totals[1]), float(totals[2]), diagnostics
+
+
+def _add_rollout_stats(stats: rollouts.RolloutStats, diag_sums: dict[str, float], step_sums: dict[str, float],
+                      n: int) -> None:
+    """Rollout cost and reward-pair counts as step totals (tokens, seconds, pairs); the invalid share as an
+    example-weighted mean."""
+    totals = {"rollout_tokens": stats.tokens, "rollout_seconds": stats.seconds,
+              "reward_pairs_agreeing": stats.agreeing_pairs, "reward_pairs": stats.ordered_pairs}
+    for key, value in totals.items():
+        step_sums[key] = step_sums.get(key, 0.0) + value
+    diag_sums["rollout_invalid_share"] = diag_sums.get("rollout_invalid_share", 0.0) + stats.invalid / max(
+        stats.rollouts, 1) * n
 
 
 def _batch_flops(model: torch.nn.Module, reference_model: torch.nn.Module | None, batch: Any) -> float:
@@ -445,6 +490,8 @@ def _finish(run: _Run, *, model: torch.nn.Module, tokenizer: Any, progress: _Pro
             "tokens_per_second": result.tokens / max(result.wall_seconds, 1e-9),
             "final_loss": final_loss,
             "resumed_from": resumed_from,
+            **({"rollout_tokens": progress.rollout_tokens, "rollout_seconds": progress.rollout_seconds}
+               if run.method.needs_rollouts else {}),
             "world_size": ctx.world_size,
             "device": str(ctx.device()),
             "checkpoint_dir": ckpt.FINAL_DIR,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from benchmark.methods import CandidateBatch, shared_prefix_mask
@@ -90,4 +92,19 @@ def random_batch(
         shared_prefix=shared_prefix_mask(ids, token_mask, top),
         ref_token_logps=ref,
         eos_hidden=torch.randn(B, C, H, generator=g, dtype=torch.float64),
+    )
+
+
+def with_rollouts(batch: CandidateBatch, seed: int = 0) -> CandidateBatch:
+    """``batch`` as a rollout batch (benchmark.training.rollouts): every real slot but y_w* is a rollout, with
+    random rewards in [-1, 1] and rollout-policy log-probs near the policy's (so some ratios clip)."""
+    g = torch.Generator().manual_seed(seed)
+    B, C, _ = batch.token_logps.shape
+    slots = torch.arange(C).unsqueeze(0)
+    old = batch.token_logps.detach() + 0.3 * torch.randn(batch.token_logps.shape, generator=g, dtype=torch.float64)
+    return dataclasses.replace(
+        batch,
+        rollout_mask=batch.cand_mask & (slots != batch.top_positive.unsqueeze(1)),
+        rewards=torch.where(batch.cand_mask, 2 * torch.rand(B, C, generator=g, dtype=torch.float64) - 1, 0.0),
+        old_token_logps=torch.where(batch.token_mask, old, torch.zeros((), dtype=old.dtype)),
     )

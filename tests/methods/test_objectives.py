@@ -11,7 +11,7 @@ import torch
 
 from benchmark.methods import get_method, method_names
 from raddpo import QuartileTracker, RadDpoConfig, make_tracker, raddpo_objective
-from tests.methods.batches import hand_batch, random_batch
+from tests.methods.batches import hand_batch, random_batch, with_rollouts
 
 # Hand batch (tests/methods/batches.py): impression 0 has y_w* avg -0.5 (sum -1), another positive
 # (sum -2), negatives with avg -1.5 (sum -3) and -2 (sum -4); impression 1 has y_w* avg -0.25 (sum -0.5)
@@ -148,6 +148,8 @@ def test_every_method_gives_finite_per_example_losses_with_gradients(name: str) 
     config = method.config_cls()
     state = method.make_state(config) if method.make_state else None
     batch = random_batch(B=4)
+    if method.needs_rollouts:  # the trainer's rollouts: scored groups and the rollout policy's log-probs
+        batch = with_rollouts(batch)
     if not method.needs_reference:
         batch.ref_token_logps = None  # the trainer computes only what the flags ask for
     if not method.needs_hidden:

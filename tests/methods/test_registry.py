@@ -15,7 +15,11 @@ from benchmark.methods import Method, get_method, method_names, register_method
 from benchmark.registry import UnknownNameError
 from tests.methods.batches import hand_batch
 
-EXPECTED = ["dpo", "orpo", "raddpo", "raddpo-no-mlsft", "raddpo-no-rdrw", "raddpo-no-tlgd", "sft", "simpo"]
+EXPECTED = ["adagrpo", "dpo", "eg-grpo", "grpo", "nll-grpo", "orpo", "raddpo", "raddpo-no-mlsft", "raddpo-no-rdrw",
+            "raddpo-no-tlgd", "raddpo-sdpo", "raddpo-sdpo-no-mlsft", "raddpo-sdpo-no-rdrw", "raddpo-sdpo-no-tlgd",
+            "sdpo", "sft", "simpo"]
+
+ROLLOUT_METHODS = ["adagrpo", "eg-grpo", "grpo", "nll-grpo"]
 
 
 def test_every_method_of_the_contract_is_registered() -> None:
@@ -37,7 +41,14 @@ def test_flags_tell_the_trainer_what_to_compute() -> None:
         "raddpo-no-tlgd": (False, True, True, True),
         "raddpo-no-rdrw": (False, False, True, True),
         "raddpo-no-mlsft": (False, True, True, True),
+        "raddpo-sdpo": (False, True, True, True),
+        "raddpo-sdpo-no-tlgd": (False, True, True, True),
+        "raddpo-sdpo-no-rdrw": (False, False, True, True),
+        "raddpo-sdpo-no-mlsft": (False, True, True, True),
+        "sdpo": (True, False, True, False),
+        **{name: (True, False, False, False) for name in ROLLOUT_METHODS},
     }
+    assert [name for name in EXPECTED if get_method(name).needs_rollouts] == ROLLOUT_METHODS
 
 
 def test_ablation_configs_fix_their_flag() -> None:
@@ -47,7 +58,7 @@ def test_ablation_configs_fix_their_flag() -> None:
         (True, True, False),  # no-mlsft
         (True, False, True),  # no-rdrw
         (False, True, True),  # no-tlgd
-    ]
+    ] * 2  # as printed, then as cited (raddpo-sdpo-*)
     assert get_method("raddpo-no-rdrw").make_state(defaults["raddpo-no-rdrw"]) is None
     with pytest.raises(
         ConfigError,
@@ -63,7 +74,7 @@ def test_registry_rejects_duplicates() -> None:
 
 def test_unknown_name_suggests_close_names() -> None:
     with pytest.raises(
-        UnknownNameError, match=r"Unknown method 'simpoo'\. Did you mean 'simpo'\?.*Available: dpo"
+        UnknownNameError, match=r"Unknown method 'simpoo'\. Did you mean 'simpo'(, 'sdpo')?\?.*Available: adagrpo, dpo"
     ):
         get_method("simpoo")
     with pytest.raises(UnknownNameError, match="Did you mean 'raddpo-no-tlgd'"):

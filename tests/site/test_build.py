@@ -134,6 +134,10 @@ def test_committed_results_build_with_key_pages(tmp_path: Path):
         assert (tmp_path / "site" / rel).is_file(), rel
     board = (tmp_path / "site" / "board-quick-table1.html").read_text(encoding="utf-8")
     assert 'data-primary="target_hit@10"' in board and "▼ worse" in board
+    # runs stored with their numerical environment show it; older ones say it was not recorded
+    raddpo = (tmp_path / "site" / "methods" / "raddpo.html").read_text(encoding="utf-8")
+    assert "numerical environment" in raddpo and "not recorded (run stored before the environment was)" in raddpo
+    assert "AVX512 dispatch" in (tmp_path / "site" / "methods" / "sft.html").read_text(encoding="utf-8")
 
 
 def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_path: Path):
@@ -162,9 +166,12 @@ def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_p
     assert "No training curve" in (tmp_path / "site" / "methods" / "sft.html").read_text(encoding="utf-8")
 
 
-def test_paper_rows_are_labelled_and_kept_off_the_board(small_site: Path):
+def test_paper_rows_are_labelled_and_kept_off_the_board(small_site: Path, small_results: Path):
     page = (small_site / "tables" / PROFILE / "table1.html").read_text(encoding="utf-8")
     assert '<span class="badge">not comparable in level</span>' in page and '<td class="num paper">' in page
     board = (small_site / f"board-{PROFILE}-table1.html").read_text(encoding="utf-8")
     assert "paper:" not in board
-    assert board.count("<tr data-family=") == 9 + 8 + 8    # 8 runs + 1 submission on all queries; 8 seen, 8 unseen
+    runs = len(list((small_results / PROFILE / "runs").glob("*/run.json")))
+    # every run once per view (all, seen, unseen) and the one submission on all queries only
+    assert runs >= 8 and board.count('data-family="submission"') == 1
+    assert board.count("<tr data-family=") == 3 * runs + 1

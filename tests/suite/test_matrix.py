@@ -6,7 +6,16 @@ import pytest
 
 from benchmark.config import ConfigError
 from benchmark.suite.matrix import expand, shard
-from benchmark.suite.profiles import PROFILE_NAMES, TABLE1_BASELINES, TABLE1_METHODS, load_profile
+from benchmark.suite.profiles import (
+    PROFILE_NAMES,
+    TABLE1_BASELINES,
+    TABLE1_METHODS,
+    Table1Settings,
+    load_profile,
+)
+
+# The profiles' Table 1 adds S-DPO and RAD-DPO as cited (S-DPO form) with its ablations to the paper's rows.
+ADDED_CITED = ("raddpo-sdpo", "raddpo-sdpo-no-tlgd", "raddpo-sdpo-no-rdrw", "raddpo-sdpo-no-mlsft")
 
 
 @pytest.mark.parametrize("name", PROFILE_NAMES)
@@ -20,8 +29,9 @@ def test_every_profile_loads_and_expands(name: str) -> None:
 def test_table1_has_every_method_per_seed() -> None:
     profile = load_profile("full")
     specs = expand(profile, only=("table1",))
-    assert len(specs) == (len(TABLE1_METHODS) + len(TABLE1_BASELINES)) * len(profile.seeds)
-    assert {s.method for s in specs} == set(TABLE1_METHODS) | set(TABLE1_BASELINES)
+    assert set(TABLE1_METHODS) < set(profile.table1.methods)  # the paper's eight rows and the added methods
+    assert len(specs) == (len(profile.table1.methods) + len(TABLE1_BASELINES)) * len(profile.seeds)
+    assert {s.method for s in specs} == set(profile.table1.methods) | set(TABLE1_BASELINES)
 
 
 def test_table1_baselines_come_from_the_profile() -> None:
@@ -37,7 +47,8 @@ def test_table1_baselines_come_from_the_profile() -> None:
 
 def test_table1_methods_come_from_the_profile() -> None:
     """A method is added to (or removed from) Table 1 by the profile's table1.methods, without editing code."""
-    assert load_profile("smoke").table1.methods == TABLE1_METHODS  # the default: the paper's eight rows
+    assert Table1Settings().methods == TABLE1_METHODS  # the default: the paper's eight rows
+    assert load_profile("smoke").table1.methods == (*TABLE1_METHODS[:4], "sdpo", *TABLE1_METHODS[4:], *ADDED_CITED)
     none = "table1.baselines=[]"  # the untrained rows are tested in test_table1_baselines_come_from_the_profile
     two = expand(load_profile("smoke", ["table1.methods=[sft,dpo]", none]), only=("table1",))
     three = expand(load_profile("smoke", ["table1.methods=[sft,dpo,simpo]", none]), only=("table1",))

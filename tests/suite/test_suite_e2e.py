@@ -21,7 +21,6 @@ from benchmark.faultcampaign import incomplete_runs, temp_entries
 from benchmark.results import load_runs
 from benchmark.suite.matrix import expand
 from benchmark.suite.profiles import TABLE1_BASELINES, load_profile
-from benchmark.suite.runner import run_suite
 from benchmark.suite.untrained import is_retriever, is_untrained
 from benchmark.tables import render_all
 
@@ -29,24 +28,6 @@ pytestmark = pytest.mark.slow
 
 RESUME_ARGS = ["--profile", "smoke", "--only", "table1", "--methods", "sft,dpo,raddpo", "--set", "seeds=[0]",
                "--no-tables"]
-
-
-@pytest.fixture(scope="module")
-def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The complete smoke suite, run once for this module (its own cache, like a fresh machine)."""
-    root = tmp_path_factory.mktemp("smoke-results")
-    cache = tmp_path_factory.mktemp("smoke-cache")
-    old = os.environ.get("GRBENCH_CACHE")
-    os.environ["GRBENCH_CACHE"] = str(cache)
-    try:
-        summary = run_suite(load_profile("smoke"), root)
-    finally:
-        if old is None:
-            os.environ.pop("GRBENCH_CACHE", None)
-        else:
-            os.environ["GRBENCH_CACHE"] = old
-    assert summary.executed + summary.reused == summary.planned
-    return root / "smoke"
 
 
 def test_smoke_suite_runs_every_method_and_renders_every_table(smoke_results: Path, tmp_path: Path) -> None:

@@ -184,8 +184,8 @@ def test_index_lists_tables_and_run_counts(rendered) -> None:
     _, out, summary = rendered
     index = read(out, "README.md")
     assert [r.name for r in summary.rendered] == list(table_names())
-    assert summary.n_runs == 15 + 12 + 6 + 20 + 15
-    assert "from the 68 finished runs in `smoke/runs/`" in index
+    assert summary.n_runs == 15 + 12 + 6 + 20 + 15 + 14
+    assert "from the 82 finished runs in `smoke/runs/`" in index
     assert "| [md](table1.md), [tex](table1.tex), [csv](table1.csv) | 15 |" in index
     assert "[png](fig2.png) | 6 |" in index
     assert "![Figure 2](fig2.png)" in index
@@ -199,7 +199,7 @@ def test_missing_experiments_are_skipped_with_a_note(tmp_path, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="benchmark.tables"):
         summary = render_all(tmp_path / "smoke", out)
     assert [r.name for r in summary.rendered] == ["table1"]
-    assert [name for name, _ in summary.skipped] == ["table2", "fig2", "noise", "games"]
+    assert [name for name, _ in summary.skipped] == ["table2", "fig2", "noise", "games", "rl"]
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "table1.csv", "table1.md", "table1.tex"]
     assert "skipping table2: no runs of experiment 'table2'" in caplog.text
     assert "Not rendered: table2 (no runs of experiment 'table2'); fig2" in read(out, "README.md")
@@ -249,7 +249,7 @@ def test_cli_renders_each_profile(rendered, tmp_path, capsys) -> None:
     written = root / "smoke" / "tables"
     for name in ("table1.md", "fig2.png", "README.md"):
         assert (written / name).read_bytes() == (out / name).read_bytes()
-    assert "68 runs" in capsys.readouterr().out
+    assert "82 runs" in capsys.readouterr().out
     assert grbench_tables(["--results", str(tmp_path / "nothing-here")]) == 2
     (tmp_path / "empty").mkdir()
     assert grbench_tables(["--results", str(tmp_path / "empty")]) == 0

@@ -76,6 +76,20 @@ def write_noise(root: Path) -> None:
                 store_run(root, record, per_query(offset, seed))
 
 
+# rl: AdaGRPO best, GRPO ties SFT, the lam = 0.1 mixture ties RAD-DPO (tests/tables/test_rl_table.py)
+RL_OFFSETS = {("sft", None): 0.0, ("raddpo", None): 0.1, ("grpo", None): 0.0, ("eg-grpo", None): 0.2,
+              ("adagrpo", None): 0.3, ("nll-grpo", 0.1): 0.1, ("nll-grpo", 1.0): 0.15}
+
+
+def write_rl(root: Path) -> None:
+    from benchmark.tables.rl import METRICS
+
+    for (method, lam), offset in RL_OFFSETS.items():
+        for seed in (0, 1):
+            record = make_record(method=method, seed=seed, experiment="rl", variant={} if lam is None else {"lam": lam})
+            store_run(root, record, per_query(offset, seed, METRICS))
+
+
 def write_all(root: Path) -> Path:
     """Every experiment; returns the profile directory."""
     write_table1(root)
@@ -83,4 +97,5 @@ def write_all(root: Path) -> Path:
     write_fig2(root)
     write_noise(root)
     write_table1(root, experiment="games", dataset="synthetic-games")
+    write_rl(root)
     return root / "smoke"
