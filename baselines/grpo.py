@@ -297,16 +297,16 @@ _DEEPSEEKMATH = "Shao et al. 2024, DeepSeekMath (GRPO), sec. 4.1"
 GRPO = register_method(Method(
     name="grpo", description="GRPO on G rollouts of the current policy, rewarded by the production-ranker proxy.",
     citation=_DEEPSEEKMATH, config_cls=GrpoConfig, objective=grpo_objective, needs_reference=True,
-    needs_negatives=False, needs_rollouts=True))
+    needs_negatives=False, needs_rollouts=True, family="reward"))
 NLL_GRPO = register_method(Method(
     name="nll-grpo", description="NLL of the ordered item + lam * GRPO: a fixed NLL-GRPO mixture.",
     citation=_DEEPSEEKMATH + "; the fixed mixtures AdaGRPO compares against", config_cls=NllGrpoConfig,
-    objective=nll_grpo_objective, needs_reference=True, needs_negatives=False, needs_rollouts=True))
+    objective=nll_grpo_objective, needs_reference=True, needs_negatives=False, needs_rollouts=True, family="reward"))
 EG_GRPO = register_method(Method(
     name="eg-grpo", description="GRPO whose group has the ordered item in place of its lowest-scored rollout.",
     citation="CQ-SID (EG-GRPO: expert-guided GRPO)", config_cls=EgGrpoConfig, objective=eg_grpo_objective,
-    needs_reference=True, needs_negatives=False, needs_rollouts=True))
+    needs_reference=True, needs_negatives=False, needs_rollouts=True, family="reward"))
 ADAGRPO = register_method(Method(
     name="adagrpo", description="NLL + GRPO admitted per sample by policy difficulty and reward discriminability.",
     citation="AdaGRPO (selective admission of reward guidance)", config_cls=AdaGrpoConfig,
-    objective=adagrpo_objective, needs_reference=True, needs_negatives=False, needs_rollouts=True))
+    objective=adagrpo_objective, needs_reference=True, needs_negatives=False, needs_rollouts=True, family="reward"))

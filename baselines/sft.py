@@ -56,5 +56,6 @@ SFT = register_method(
         config_cls=SftConfig,
         objective=sft_objective,
         needs_negatives=False,
+        family="sft",
     )
 )

@@ -94,6 +94,9 @@ class CandidateBatch:
         return bool(self.token_logps.requires_grad)
 
 
+METHOD_FAMILIES = ("sft", "dpo", "reward")
+
+
 @dataclasses.dataclass(frozen=True)
 class Method:
     """A registered method: its objective, its config class and what the trainer must compute for it."""
@@ -110,6 +113,9 @@ class Method:
     # reward model (benchmark.training.rollouts); the config must have a ``rollouts`` RolloutConfig
     needs_rollouts: bool = False
     make_state: Callable[[Any], Any] | None = None  # config -> state kept across steps, outside the loss
+    # How boards group it: "sft" (likelihood training), "dpo" (offline preference losses on logged candidates,
+    # the DPO family: DPO, SimPO, ORPO, S-DPO, RAD-DPO) or "reward" (on-policy, rewarded rollouts: GRPO family).
+    family: str = "dpo"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip() or self.name != self.name.strip():
@@ -126,6 +132,9 @@ class Method:
             raise ValueError(
                 f"Method {self.name!r}: make_state must be callable or None; got {self.make_state!r}"
             )
+        if self.family not in METHOD_FAMILIES:
+            raise ValueError(f"Method {self.name!r}: family must be one of {list(METHOD_FAMILIES)}; "
+                             f"got {self.family!r}")
         for flag in ("needs_reference", "needs_hidden", "needs_negatives", "needs_rollouts"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"Method {self.name!r}: {flag} must be a bool; got {getattr(self, flag)!r}")

@@ -170,3 +170,12 @@ def test_candidate_batch_names_a_misshapen_field() -> None:
         dataclasses.replace(batch, cand_mask=batch.cand_mask[:, :3])
     with pytest.raises(ValueError, match="eos_hidden"):
         dataclasses.replace(batch, eos_hidden=torch.zeros(2, 3, 2))
+
+
+def test_every_method_declares_its_family() -> None:
+    families = {name: get_method(name).family for name in method_names()}
+    assert families["sft"] == "sft"
+    assert {n for n, f in families.items() if f == "reward"} == set(ROLLOUT_METHODS)
+    assert all(f == "dpo" for n, f in families.items() if n not in {"sft", *ROLLOUT_METHODS})
+    with pytest.raises(ValueError, match="family must be one of"):
+        dataclasses.replace(get_method("dpo"), family="bandits")
