@@ -10,13 +10,16 @@ reports (the dicts ``--json`` writes); the command prints them.
                          16 candidates; (b) training throughput (forward + backward + AdamW on packed batches)
                          in tokens/s and achieved FLOP/s as a fraction of a dense fp32 matmul peak measured in
                          the same process on the same threads.
+``grbench perf calibrate`` the per-step costs of ``benchmark.costmodel`` (``run_calibration``): seconds per
+                         training example of each cost class and per beam-searched query, per model size.
 
-Both use a randomly initialised model of the size ladder and a synthetic vocabulary / SID catalog of
+All use a randomly initialised model of the size ladder and a synthetic vocabulary / SID catalog of
 realistic shape (speed does not depend on what the weights have learned); the output says so.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -482,4 +485,160 @@ def run_rollout_cost(
         "raddpo_step_seconds": min(t_raddpo),
         "grpo_over_raddpo": t_grpo[best] / min(t_raddpo),
         "target_ratio": ROLLOUT_STEP_TARGET,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- calibrate
+# The representative method of each cost class of ``benchmark.costmodel`` (the classes differ in what a step
+# computes: positives only, a reference forward or not, G beam rollouts), timed by ``run_calibration``.
+CALIBRATION_METHODS = {"sft": "sft", "plain": "simpo", "reference": "dpo", "rollout": "grpo"}
+
+
+def _synthetic_examples(tokenizer: SidTokenizer, catalog: SidCatalog, rng: np.random.Generator, *, n: int,
+                        candidates: int, positives: int, history: int, words: int) -> list:
+    """``n`` impressions of ``candidates`` distinct catalog SIDs, the first ``positives`` of them clicked."""
+    from benchmark.training.examples import Example
+
+    sids = catalog.sids()
+    return [
+        Example(prompt_ids=tuple(prompt), candidate_ids=tuple(
+            tuple(tokenizer.target_ids(sids[int(i)])) for i in rng.choice(len(sids), candidates, replace=False)),
+            is_positive=tuple(c < positives for c in range(candidates)))
+        for prompt in synthetic_prompts(tokenizer, catalog, rng, n, history, words)
+    ]
+
+
+def method_step(*, method_name: str, model: Any, reference: Any, tokenizer: SidTokenizer, catalog: SidCatalog,
+                examples: list, seed: int, device: str) -> Callable[[], None]:
+    """One optimizer step of ``method_name`` with its default config on ``examples`` (one batch): forward
+    (+ reference forward) + objective + backward + AdamW, and for a rollout method the G rollouts before it:
+    the work of one step of ``benchmark.training.trainer``."""
+    from benchmark.methods import get_method
+    from benchmark.training.batching import collate, forward_candidates
+    from benchmark.training.rollouts import catalog_validity, roll_out
+
+    method = get_method(method_name)
+    config = method.config_cls()
+    state = method.make_state(config) if method.make_state is not None else None
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    valid = catalog_validity(catalog, tokenizer) if method.needs_rollouts else None
+
+    def step() -> None:
+        if method.needs_rollouts:
+            rolled = roll_out(model, tokenizer, examples, config.rollouts, valid, (seed,))
+            batch = collate(rolled.examples, tokenizer.pad_id).with_rollouts(rolled.rewards)
+        else:
+            batch = collate(examples, tokenizer.pad_id)
+        optimizer.zero_grad(set_to_none=True)
+        cand = forward_candidates(model.train(), batch.to(device), needs_reference=method.needs_reference,
+                                  needs_hidden=method.needs_hidden, reference_model=reference)
+        losses, _ = method.objective(cand, config, state)
+        losses.mean().backward()
+        optimizer.step()
+
+    return step
+
+
+def _wall_and_cpu(fn: Callable[[], Any], device: str) -> tuple[float, float]:
+    """Wall seconds of ``fn`` and the CPU seconds this process used meanwhile (all its threads)."""
+    cpu = time.process_time()
+    wall, _ = _timed(fn, device)
+    return wall, time.process_time() - cpu
+
+
+def _idle_seconds(wall: float, cpu: float, device: str) -> float:
+    """The time a CPU step would take on an idle machine, bounded by what was measured: a compute-bound step
+    whose wall time exceeds the CPU time it used waited for cores other processes held (a shared machine), and
+    alone it would have kept at least one core busy, so it takes at most its CPU time. On a GPU: the wall."""
+    return wall if device.startswith("cuda") else min(wall, cpu)
+
+
+def time_decode(*, model: Any, tokenizer: SidTokenizer, prompts: list[list[int]], beam_width: int,
+                batch_size: int, device: str) -> tuple[float, float]:
+    """Wall and CPU seconds per query of our beam search (unconstrained, as the evaluation runs it by default)
+    at ``beam_width``, ``batch_size`` queries decoded together, after a one-batch warm-up."""
+    beam_search(model, tokenizer, prompts[:batch_size], beam_width, None, batch_size)
+    wall, cpu = _wall_and_cpu(lambda: beam_search(model, tokenizer, prompts, beam_width, None, batch_size), device)
+    return wall / len(prompts), cpu / len(prompts)
+
+
+def run_calibration(
+    *, sizes: Sequence[str], seed: int = 0, words: int = 800, levels: int = 3, codebook: int = 142,
+    catalog_size: int = 4000, history: int = 10, device: str = "cpu", batch: int = 8, candidates: int = 10,
+    sft_candidates: int = 3, steps: int = 2, beam_widths: Sequence[int] = (128,), decode_queries: int = 16,
+    decode_batch_size: int = 8, threads: int | str | None = None, progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The per-step costs ``benchmark.costmodel`` needs, measured on this machine: for each model size, the
+    seconds per training example of one optimizer step of each cost class (``CALIBRATION_METHODS``, on
+    ``batch`` synthetic impressions of ``candidates`` candidates; SFT on ``sft_candidates`` positives; the
+    fastest of ``steps`` interleaved repetitions after a warm-up), and
+    the seconds per query of beam search at each of ``beam_widths``. Costs are per example and per query: the
+    model scales them linearly to a profile's batch size and query count. Each cost is the smaller of the wall
+    and the CPU time measured (``_idle_seconds``), so that a calibration on a busy machine is not inflated by
+    the time spent waiting for cores; both are in the report's ``measured``."""
+    import copy
+
+    from benchmark.methods import get_method
+
+    n_threads = _set_threads(threads)
+    load_before = os.getloadavg()[0]  # other work on the machine slows the steps: recorded, and warned about
+    train: dict[str, dict[str, float]] = {}
+    decode: dict[str, dict[str, float]] = {}
+    measured: dict[str, dict[str, Any]] = {}  # the wall and CPU times the costs were taken from
+    rollout_group = get_method(CALIBRATION_METHODS["rollout"]).config_cls().rollouts.group_size
+    for size in sizes:
+        tokenizer, model, catalog, rng = synthetic_setup(
+            size=size, seed=seed, words=words, levels=levels, codebook=codebook, catalog_size=catalog_size,
+            device=device,
+        )
+        reference = copy.deepcopy(model).eval().requires_grad_(False)
+        common = {"history": history, "words": words, "n": batch}
+        pref = _synthetic_examples(tokenizer, catalog, rng, candidates=candidates, positives=2, **common)
+        sft = _synthetic_examples(tokenizer, catalog, rng, candidates=sft_candidates, positives=sft_candidates,
+                                  **common)
+        step_of = {
+            cost_class: method_step(method_name=name, model=model, reference=reference, tokenizer=tokenizer,
+                                    catalog=catalog, examples=sft if cost_class == "sft" else pref, seed=seed,
+                                    device=device)
+            for cost_class, name in CALIBRATION_METHODS.items()
+        }
+        for step in step_of.values():
+            step()  # warm-up (AdamW state, caches)
+        best_wall = dict.fromkeys(step_of, float("inf"))
+        best_cpu = dict.fromkeys(step_of, float("inf"))
+        for repetition in range(steps):  # interleaved, so load changes on a shared machine hit every class alike
+            if progress is not None:
+                progress(f"size {size}: training steps {', '.join(step_of)} ({repetition + 1}/{steps})")
+            for cost_class, step in step_of.items():
+                wall, cpu = _wall_and_cpu(step, device)
+                best_wall[cost_class] = min(best_wall[cost_class], wall)
+                best_cpu[cost_class] = min(best_cpu[cost_class], cpu)
+        measured[size] = {"wall": {c: v / batch for c, v in best_wall.items()},
+                          "cpu": {c: v / batch for c, v in best_cpu.items()}, "decode_wall": {}, "decode_cpu": {}}
+        train[size] = {c: _idle_seconds(best_wall[c], best_cpu[c], device) / batch for c in step_of}
+        model.eval()
+        prompts = synthetic_prompts(tokenizer, catalog, rng, decode_queries, history, words)
+        decode[size] = {}
+        for width in beam_widths:
+            if progress is not None:
+                progress(f"size {size}: beam search B={width}")
+            with torch.no_grad():
+                wall, cpu = time_decode(model=model, tokenizer=tokenizer, prompts=prompts, beam_width=width,
+                                        batch_size=decode_batch_size, device=device)
+            measured[size]["decode_wall"][str(width)] = wall
+            measured[size]["decode_cpu"][str(width)] = cpu
+            decode[size][str(width)] = _idle_seconds(wall, cpu, device)
+    return {
+        "train_seconds_per_example": train,
+        "decode_seconds_per_query": decode,
+        "measured": measured,
+        "setup": {
+            "device": device, "threads": n_threads, "batch": batch, "candidates": candidates,
+            "sft_candidates": sft_candidates, "steps": steps, "methods": dict(CALIBRATION_METHODS),
+            "rollout_group_size": rollout_group, "decode_queries": decode_queries,
+            "decode_batch_size": decode_batch_size, "words": words, "codebook": codebook, "levels": levels,
+            "catalog_size": catalog_size, "history": history, "seed": seed,
+            "weights": f"random init (seed {seed}); speed does not depend on trained weights",
+            "load_average_before": load_before, "cpus": os.cpu_count() or 1,
+        },
     }

@@ -89,8 +89,11 @@ def test_valid_overrides_still_dry_run(capsys, tmp_path) -> None:
     code, out, err = _dry_run(capsys, tmp_path, "methods.raddpo.beta=2.0", "eval.beam_width=64", "seeds=[0, 1]")
     assert code == 0, err
     # Table 1's thirteen methods (the paper's eight, S-DPO, RAD-DPO as cited and its ablations) and four
-    # untrained rows, and rl's eight runs (five methods, three NLL-GRPO mixtures), two seeds
-    assert len(out.splitlines()) == (13 + 4 + 8) * 2
+    # untrained rows; rl's four untrained rows and eight trained runs (five methods, three NLL-GRPO mixtures),
+    # each also at its best-validation checkpoint; two seeds. Run lines are tab-separated (the cost estimate's
+    # lines are not).
+    run_lines = [line for line in out.splitlines() if "\t" in line]
+    assert len(run_lines) == (13 + 4 + 4 + 8 * 2) * 2
 
 
 @pytest.mark.parametrize("directory, profile, protocol", [

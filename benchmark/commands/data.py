@@ -11,6 +11,7 @@ from benchmark.artifacts import cache_root
 from benchmark.commands.options import add_data_options
 from benchmark.config import load_config
 from benchmark.data import DataConfig, build_dataset, list_datasets
+from benchmark.data.export import FORMATS as EXPORT_FORMATS  # the module imports `datasets` lazily
 from benchmark.data.registry import get_spec
 from benchmark.data.resolve import data_dir_option, downloads_dir
 from benchmark.data.stats import format_stats
@@ -22,6 +23,24 @@ impressions, a preference subset and clean valid/test queries (protocol: docs/DA
 Files are looked up in --data-dir / $GRBENCH_DATA (<dir>/<dataset>/<file>), then the user cache, then
 downloaded from pinned URLs; every file is checked against its sha256. Built splits are cached under
 $GRBENCH_CACHE/datasets/<name>/<key>/ and reused until the files, the config or the code format change.
+"""
+
+EXPORT_DESCRIPTION = """\
+Write the built split of NAME (under --profile's data settings: the split the profile's results use) as a
+Hugging Face datasets.DatasetDict saved with save_to_disk (Arrow): tables train, preference, validation, test
+(impressions and clean evaluation queries, same columns, rows and order as grbench's split) and items (the
+catalog, with train_clicks). Item ids are the dense ids of items, not SIDs; text columns are strings, item-id
+lists are lists of int64. DIR/README.md is a dataset card: how it was made, the columns, the data card of
+`grbench data card NAME` and the source's citation and license; the card is also each table's
+DatasetInfo.description. The exported tables must hash to the split hash, so an export is exactly the split
+results were computed on. Nothing is written until the export is complete (temporary directory, then rename).
+
+Needs the optional `datasets` library: pip install 'grbench[hf]'. Read it back with
+  from datasets import load_from_disk; ds = load_from_disk("DIR"); ds["test"][0]
+
+Time: the data card builds SIDs and scores the non-learned baselines (seconds from the cache, minutes the first
+time); --card FILE reuses a card already written. Example:
+  grbench data export amazon18-scientific --format hf --out exports/scientific
 """
 
 SET_HELP = ("override a DataConfig field, dotted for nested sections, value parsed as YAML; repeatable. "
@@ -79,6 +98,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     card.add_argument("--out", default="results/data", help="directory of <NAME>.md (default results/data)")
     add_data_options(card)
     card.set_defaults(func=_card)
+
+    export = actions.add_parser(
+        "export", help="write a built dataset as a Hugging Face datasets.DatasetDict (Arrow) with its data card",
+        description=EXPORT_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("name", metavar="NAME", help=f"dataset name, one of: {', '.join(list_datasets())}")
+    export.add_argument("--format", default="hf", choices=EXPORT_FORMATS,
+                        help="output format (default hf: datasets.DatasetDict.save_to_disk, Arrow, + README.md)")
+    export.add_argument("--out", required=True, metavar="DIR",
+                        help="output directory; must be absent or empty (see --force)")
+    export.add_argument("--profile", default="full",
+                        help="profile whose data settings define the split (and whose SID/eval settings the data "
+                             "card uses), as in `grbench data card` (default full)")
+    export.add_argument("--card", default=None, metavar="FILE",
+                        help="use this data card (Markdown written by `grbench data card NAME`) instead of "
+                             "computing it; it must name the exported split hash. Saves building SIDs.")
+    export.add_argument("--force", action="store_true",
+                        help="replace DIR when it holds a previous export (a non-empty directory without "
+                             "dataset_dict.json is never replaced)")
+    add_data_options(export)
+    export.set_defaults(func=_export)
 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -153,24 +192,69 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile_spec(name: str, profile_name: str) -> tuple[Any, Any]:
+    """(profile, run spec of dataset ``name`` under it: its data, SID and eval settings, first seed)."""
+    from benchmark.suite.matrix import spec_for
+    from benchmark.suite.profiles import load_profile
+
+    profile = load_profile(profile_name)
+    return profile, spec_for(profile, "table1", "sft", profile.seeds[0], dataset=name)
+
+
+def _card_text(name: str, profile_name: str, data_dir: str | None) -> tuple[Any, str]:
+    """(built dataset, data card Markdown) of ``name`` under a profile's settings."""
+    from benchmark.datacard import baseline_scores, render_card
+    from benchmark.suite.matrix import resolve
+    from benchmark.suite.stages import prepare_data
+
+    profile, spec = _profile_spec(name, profile_name)
+    resolved = resolve(spec)
+    prepared = prepare_data(spec.dataset, spec.data, spec.sids, data_dir)
+    scores = baseline_scores(prepared.dataset, prepared.catalog, resolved.sids, resolved.eval)
+    return prepared.dataset, render_card(prepared.dataset, prepared.catalog, scores, resolved.eval, profile.name)
+
+
 def _card(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from benchmark.artifacts import atomic_write_text
-    from benchmark.datacard import baseline_scores, render_card
-    from benchmark.suite.matrix import resolve, spec_for
-    from benchmark.suite.profiles import load_profile
-    from benchmark.suite.stages import prepare_data
 
     get_spec(args.name)  # an unknown name fails before anything is built
-    profile = load_profile(args.profile)
-    spec = spec_for(profile, "table1", "sft", profile.seeds[0], dataset=args.name)
-    resolved = resolve(spec)
-    prepared = prepare_data(spec.dataset, spec.data, spec.sids, args.data_dir)
-    scores = baseline_scores(prepared.dataset, prepared.catalog, resolved.sids, resolved.eval)
-    text = render_card(prepared.dataset, prepared.catalog, scores, resolved.eval, profile.name)
+    _, text = _card_text(args.name, args.profile, args.data_dir)
     out = Path(args.out) / f"{args.name}.md"
     atomic_write_text(out, text)
     _write(text)
     _write(f"wrote {out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark.config import from_dict
+    from benchmark.data.export import card_split_hash, check_target, export_hf, require_datasets
+    from benchmark.errors import ArtifactMismatchError, DataError
+
+    spec = get_spec(args.name)  # an unknown name, a missing library or an occupied DIR fail before any work
+    require_datasets()
+    out = check_target(Path(args.out), args.force)
+    command = f"grbench data export {args.name} --format {args.format} --profile {args.profile}"
+    if args.card is None:
+        built, card = _card_text(args.name, args.profile, args.data_dir)
+    else:
+        path = Path(args.card)
+        if not path.is_file():
+            raise DataError(f"{path}: data card not found (write one with `grbench data card {args.name} "
+                            f"--profile {args.profile}`).")
+        card = path.read_text(encoding="utf-8")
+        _, run = _profile_spec(args.name, args.profile)
+        built = build_dataset(args.name, from_dict(DataConfig, run.data), data_dir=args.data_dir)
+        named = card_split_hash(card)
+        if named is None or not built.split_hash.startswith(named):
+            raise ArtifactMismatchError(
+                f"{path}: the data card names split hash {named or '(none)'}, but {args.name} under profile "
+                f"{args.profile} has split hash {built.split_hash[:16]}: write the card with the same profile "
+                "or leave out --card.")
+    export_hf(built, out, card, force=args.force, command=command, citation=spec.citation, license=spec.license)
+    _write(f"exported {args.name} (split hash {built.split_hash[:16]}) to {out}")
     return 0

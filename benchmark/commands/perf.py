@@ -105,6 +105,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.set_defaults(func=_train)
 
+    cal = sub.add_parser(
+        "calibrate",
+        help="measure the per-step costs of the cost model once on this machine and cache them",
+        description="Time a few optimizer steps of each cost class (SFT, preference without and with a "
+        "reference model, GRPO-style rollouts) and beam search per query, for each model size, on a synthetic "
+        "setup (default: the vocabulary size of amazon18-scientific, 800 words + 3 x 142 codes); cache them under the cache root, keyed by CPU model, threads, torch version and device "
+        "(benchmark.costmodel). grbench run --dry-run then estimates a profile's hours from them. With --check "
+        "DIR, measure nothing: print the cached calibration's estimate beside the stored runs' wall times.",
+    )
+    _common(cal, "s")
+    cal.add_argument("--sizes", type=_size_list, default=list(SIZES),
+                     help="comma-separated model sizes to calibrate (default xs,s,m,l); others already cached stay")
+    cal.add_argument("--beam-widths", type=_int_list, default=[128], help="beam widths (default 128)")
+    cal.add_argument("--batch", type=_positive_int, default=8, help="impressions per timed step (default 8)")
+    cal.add_argument("--candidates", type=_positive_int, default=10,
+                     help="candidates per preference impression (default 10: the exposed list)")
+    cal.add_argument("--steps", type=_positive_int, default=3, help="timed steps per cost class (fastest counts)")
+    cal.add_argument("--decode-queries", type=_positive_int, default=16, help="queries beam-searched per size")
+    cal.add_argument("--decode-batch-size", type=_positive_int, default=8, help="queries decoded together")
+    cal.add_argument("--prepare-seconds", type=float, default=None,
+                     help="fixed cost of preparing a dataset (default: the longest build recorded in the cache)")
+    cal.add_argument("--check", metavar="RESULTS_DIR", default=None,
+                     help="measure nothing: estimate vs measured wall time of the runs stored in RESULTS_DIR "
+                          "(a profile directory holding runs/, e.g. results/quick)")
+    # The vocabulary of amazon18-scientific's tokenizer (~1,200 tokens: ~800 words + 242/121/61 codes), not
+    # perf decode's 2,000 words x 256 codes: the LM head over the vocabulary is much of a small model's cost.
+    cal.set_defaults(func=_calibrate, words=800, codebook=142, catalog_size=4000)
+
     det = sub.add_parser(
         "determinism",
         help="which determinism mode makes training and decoding bitwise-identical across CPUs and threads",
@@ -216,6 +244,96 @@ def _print_rollouts(report: dict[str, Any]) -> None:
     )
 
 
+def _size_list(text: str) -> list[str]:
+    sizes = _names(text)
+    unknown = [size for size in sizes if size not in SIZES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown model size(s) {unknown}; the sizes are {list(SIZES)}")
+    return sizes
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from benchmark import costmodel
+
+    if args.check is not None:
+        return _check_calibration(args)
+    report = _perf().run_calibration(
+        sizes=args.sizes, seed=args.seed, words=args.words, levels=args.levels, codebook=args.codebook,
+        catalog_size=args.catalog_size, history=args.history, device=args.device, batch=args.batch,
+        candidates=args.candidates, steps=args.steps, beam_widths=args.beam_widths,
+        decode_queries=args.decode_queries, decode_batch_size=args.decode_batch_size,
+        threads=getattr(args, "threads", None), progress=None if args.json else lambda line: print(line, flush=True),
+    )
+    prepare = args.prepare_seconds
+    if prepare is None:
+        prepare = costmodel.recorded_prepare_seconds()
+    calibration = costmodel.Calibration(
+        fingerprint=costmodel.fingerprint(threads=report["setup"]["threads"], device=args.device),
+        train=report["train_seconds_per_example"],
+        decode={s: {int(w): v for w, v in d.items()} for s, d in report["decode_seconds_per_query"].items()},
+        rollout_group_size=report["setup"]["rollout_group_size"],
+        prepare_seconds=costmodel.DEFAULT_PREPARE_SECONDS if prepare is None else float(prepare),
+        setup={**report["setup"], "measured": report["measured"]},
+    )
+    path = costmodel.save_calibration(calibration)
+    report["prepare_seconds"] = calibration.prepare_seconds
+    report["fingerprint"] = calibration.fingerprint
+    report["path"] = str(path)
+    return _emit(report, args, _print_calibration)
+
+
+def _check_calibration(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from benchmark import costmodel
+    from benchmark.errors import ConfigError
+    from benchmark.results import load_run, run_dirs_in
+
+    threads = getattr(args, "threads", None)
+    wanted = costmodel.fingerprint(threads=threads if isinstance(threads, int) else costmodel.current_threads(),
+                                   device=args.device)
+    calibration = costmodel.load_calibration(wanted)
+    if calibration is None:
+        raise ConfigError(_no_calibration_message(wanted))
+    root = Path(args.check)
+    runs_dir = root / "runs" if (root / "runs").is_dir() else root
+    records = []
+    for path in run_dirs_in(runs_dir):
+        result = load_run(path).result
+        budget = result.budget
+        budget = dataclasses.asdict(budget) if dataclasses.is_dataclass(budget) else dict(budget)
+        records.append((result.run_id, result.config, budget, result.n_queries))
+    if not records:
+        raise ConfigError(f"no stored runs under {runs_dir}")
+    rows = costmodel.check_rows(calibration, records)
+    if args.json:
+        print(json.dumps([{"run_id": r.run_id, "estimated_seconds": r.estimated.total,
+                           "measured_seconds": r.measured.total} for r in rows], indent=2))
+        return 0
+    print(f"estimated (calibration {', '.join(f'{k} {v}' for k, v in calibration.fingerprint.items())}) vs measured "
+          f"(run.json train_seconds + eval_seconds; the shared SFT checkpoint and data preparation are not recorded "
+          f"per run) for {len(rows)} runs in {runs_dir}")
+    for line in costmodel.format_check(rows):
+        print(line)
+    warning = costmodel.load_warning(calibration)
+    if warning:
+        print(f"warning: {warning}")
+    return 0
+
+
+def _no_calibration_message(wanted: dict[str, Any]) -> str:
+    from benchmark import costmodel
+
+    described = ", ".join(f"{k} {v}" for k, v in wanted.items())
+    others = costmodel.cached_fingerprints()
+    hint = (" Cached calibrations exist for: " + "; ".join(", ".join(f"{k} {v}" for k, v in f.items()) for f in others)
+            + " (pass --threads N to pick one).") if others else ""
+    threads = f"--threads {wanted['threads']} "
+    return (f"no cost calibration is cached for this machine ({described}). Make one with: grbench {threads}perf "
+            f"calibrate --sizes xs,s,m,l (about a minute per size; l takes longest).{hint}")
+
+
 def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
@@ -318,6 +436,33 @@ def _print_train(report: dict[str, Any]) -> None:
     )
     if "rollouts" in report:
         _print_rollouts(report)
+
+
+def _print_calibration(report: dict[str, Any]) -> None:
+    s = report["setup"]
+    print(f"grbench perf calibrate: {s['threads']} threads on {s['device']}; steps of {s['batch']} synthetic "
+          f"impressions ({s['candidates']} candidates; SFT {s['sft_candidates']} positives), fastest of "
+          f"{s['steps']}; beam search over {s['decode_queries']} queries, {s['decode_batch_size']} at a time; "
+          f"{s['weights']}")
+    classes = list(s["methods"])
+    print(f"{'size':<6}" + "".join(f"{c + ' ms/ex':>16}" for c in classes) + "  beam search ms/query")
+    for size, costs in report["train_seconds_per_example"].items():
+        decode = ", ".join(f"B={w}: {1000 * v:.1f}" for w, v in report["decode_seconds_per_query"][size].items())
+        print(f"{size:<6}" + "".join(f"{1000 * costs[c]:>16.2f}" for c in classes) + f"  {decode}")
+        m = report["measured"][size]
+        pairs = [f"{1000 * m['wall'][c]:.1f}/{1000 * m['cpu'][c]:.1f}" for c in classes]
+        decoded = ", ".join(f"{1000 * m['decode_wall'][w]:.1f}/{1000 * m['decode_cpu'][w]:.1f}" for w in m["decode_wall"])
+        print(f"{'':<6}" + "".join(f"{pair:>16}" for pair in pairs) + f"  {decoded}  (wall/CPU)")
+    print("each cost is the smaller of the wall and the CPU time measured: time spent waiting for cores other "
+          "processes held is not counted")
+    print(f"classes measured with: {', '.join(f'{c} = {m}' for c, m in s['methods'].items())} (rollout at "
+          f"G = {s['rollout_group_size']}); fixed cost of preparing a dataset: {report['prepare_seconds']:.0f} s")
+    print(f"cached: {report['path']}")
+    load, cpus = s.get("load_average_before"), s.get("cpus")
+    if load is not None and cpus and load >= 0.5 * cpus:
+        print(f"warning: the machine was busy (load average {load:.1f} on {cpus} CPUs before calibrating): waiting "
+              "for cores is not counted, but shared caches and memory bandwidth still slow the steps; calibrate "
+              "again on an idle machine for the best estimate.")
 
 
 def _print_determinism(report: dict[str, Any]) -> None:

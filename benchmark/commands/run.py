@@ -37,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--only", default="", help="comma-separated experiments: table1,table2,fig2,noise,games,rl")
     parser.add_argument("--methods", default="", help="comma-separated methods to keep (default: all of the profile)")
     parser.add_argument("--shard", default="1/1", help="run shard i of n (e.g. 2/4); results merge by run id")
+    parser.add_argument("--executor", default="local", choices=("local", "ray"),
+                        help="where runs are computed: local (in this process, the default) or ray (one Ray task "
+                             "per run, each with this process's thread count of CPUs; results come back here and "
+                             "are written by this process)")
+    parser.add_argument("--address", default=None,
+                        help="with --executor ray: the cluster to submit to (auto, HOST:6379 or ray://HOST:10001; "
+                             "default: $RAY_ADDRESS, else a local Ray instance on this machine)")
+    parser.add_argument("--gpus-per-run", type=float, default=0.0, metavar="G",
+                        help="with --executor ray: GPUs each run asks Ray for (default 0: CPU only)")
     parser.add_argument("--results", default="runs", help="results root directory (default: ./runs)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="dotted profile override, e.g. --set sft.steps=100 --set seeds=[0]")
@@ -76,6 +85,20 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+def parse_executor_options(args: argparse.Namespace) -> dict:
+    """The options of ``--executor`` (``benchmark.suite.executors``); Ray's only apply to it."""
+    if args.gpus_per_run < 0:
+        raise ConfigError(f"--gpus-per-run must be a number >= 0. Got {args.gpus_per_run}.")
+    if args.executor != "ray":
+        given = [name for name, value in (("--address", args.address), ("--gpus-per-run", args.gpus_per_run))
+                 if value]
+        if given:
+            raise ConfigError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to --executor ray "
+                              "only.")
+        return {}
+    return {"address": args.address, "gpus_per_run": args.gpus_per_run}
+
+
 def run_command(args: argparse.Namespace) -> int:
     from benchmark.suite.matrix import expand, shard
     from benchmark.suite.profiles import load_profile
@@ -83,18 +106,24 @@ def run_command(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, args.set)  # validates every key and value, or raises ConfigError
     only, methods = experiment_and_method_names(args.only, args.methods)
     shard_spec = parse_shard(args.shard)
+    executor_options = parse_executor_options(args)
     if args.dry_run:
+        from benchmark.costmodel import dry_run_report
         from benchmark.tuning.apply import tuned_specs
 
-        for spec in shard(tuned_specs(expand(profile, only, methods), profile, Path(args.results)), *shard_spec):
+        specs = shard(tuned_specs(expand(profile, only, methods), profile, Path(args.results)), *shard_spec)
+        for spec in specs:
             print(f"{spec.run_id}\t{spec.dataset}\t{spec.model_size}\t{spec.variant}")
+        # what is left to do and how long it takes here, from the cached per-step costs (grbench perf calibrate)
+        for line in dry_run_report(specs, Path(args.results) / profile.name / "runs", Path(args.results)):
+            print(line)
         return 0
 
     refuse_dirty_results(Path(args.results), args.allow_dirty, "grbench run")
     from benchmark.suite.runner import run_suite
 
     summary = run_suite(profile, Path(args.results), only=only, methods=methods, shard_spec=shard_spec,
-                        data_dir=args.data_dir)
+                        data_dir=args.data_dir, executor=args.executor, executor_options=executor_options)
     print(
         f"profile {profile.name}: {summary.planned} runs planned, {summary.executed} executed, "
         f"{summary.reused} reused from identical configs, {summary.skipped} already finished "

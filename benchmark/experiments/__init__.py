@@ -14,7 +14,7 @@ from benchmark.experiments.registry import (
     unregister_experiment,
 )
 
-BUILTIN_EXPERIMENTS = ("table1", "table2", "fig2", "noise", "games", "rl")
+BUILTIN_EXPERIMENTS = ("table1", "table2", "fig2", "noise", "games", "rl", "sids")
 
 for _module in BUILTIN_EXPERIMENTS:
     importlib.import_module(f"benchmark.experiments.{_module}")

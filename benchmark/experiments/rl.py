@@ -20,11 +20,19 @@ MIXTURE_METHOD = "nll-grpo"  # NLL + lam * GRPO: one run per ``rl.mixtures`` val
 
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
-    specs = [spec_for(profile, "rl", method, seed) for method in profile.rl.methods]
+    """The non-learned rows (Table 1's ``baselines``, shared with it: run once), every method of ``rl.methods``
+    and one ``nll-grpo`` run per mixture weight; with a validation curve (``curves.points`` > 0), each trained
+    run also at its best-validation checkpoint (variant {"checkpoint": "best"}; the training is shared)."""
+    from benchmark.suite.untrained import is_untrained
+
+    specs = [spec_for(profile, "rl", method, seed) for method in (*profile.table1.baselines, *profile.rl.methods)]
     for lam in profile.rl.mixtures:
         base = spec_for(profile, "rl", MIXTURE_METHOD, seed)
         specs.append(dataclasses.replace(base, method_config=merge(base.method_config, {"lam": float(lam)}),
                                          variant={"lam": float(lam)}))
+    if profile.curves.points:
+        specs += [dataclasses.replace(s, checkpoint="best", variant={**s.variant, "checkpoint": "best"})
+                  for s in specs if not is_untrained(s.method)]
     return specs
 
 

@@ -8,6 +8,7 @@ non-learned baselines and the SFT start, ``benchmark.suite.untrained``).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,17 @@ if TYPE_CHECKING:
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
     # The baselines (non-learned retrieval, the SFT start) first: every trained row is read beside them.
-    names = (*profile.table1.baselines, *profile.table1.methods)
-    return [spec_for(profile, "table1", method, seed) for method in names]
+    # With curves.report = best, each trained row reports its best-validation checkpoint (labelled in the table).
+    from benchmark.suite.untrained import is_untrained
+
+    best = profile.curves.report == "best"
+    specs = [spec_for(profile, "table1", method, seed) for method in profile.table1.baselines]
+    for method in profile.table1.methods:
+        spec = spec_for(profile, "table1", method, seed)
+        if best and not is_untrained(method):
+            spec = dataclasses.replace(spec, checkpoint="best")  # one variant: the run's config says "best"
+        specs.append(spec)
+    return specs
 
 
 def build_table(experiment: ExperimentRuns, significance: SignificanceConfig, paper_dir: Path | None) -> Table:

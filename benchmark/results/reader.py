@@ -49,6 +49,9 @@ class StoredRun:
     def rankings(self) -> pd.DataFrame | None:
         return read_rankings(self.path, self.result)
 
+    def curve(self) -> pd.DataFrame | None:
+        return read_curve(self.path, self.result)
+
 
 def load_run(path: Path | str) -> StoredRun:
     """Read and validate ``path/run.json`` (schema, version, files present, directory named by run_id)."""
@@ -135,6 +138,23 @@ def read_rankings(path: Path | str, result: RunResult | None = None) -> pd.DataF
     frame = _read_parquet(file).to_pandas()
     if tuple(frame.columns) != RANKING_COLUMNS:
         raise DataError(f"{file} has columns {list(frame.columns)}; expected {list(RANKING_COLUMNS)}.")
+    return frame
+
+
+def read_curve(path: Path | str, result: RunResult | None = None) -> pd.DataFrame | None:
+    """The validation curve of a run (curve.csv: step, train_*, valid_* columns), or None when it has none."""
+    path = Path(path)
+    result = result or load_run(path).result
+    name = result.files.get("curve")
+    if name is None:
+        return None
+    file = path / name
+    try:
+        frame = pd.read_csv(file)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{file} cannot be read as a curve CSV: {exc}") from exc
+    if "step" not in frame.columns:
+        raise DataError(f"{file} has no 'step' column; columns: {list(frame.columns)}.")
     return frame
 
 

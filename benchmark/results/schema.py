@@ -12,7 +12,8 @@ writer derives from the per-query arrays (``n_queries``, metric means, file name
 Layout of a stored run (fixed)::
 
     <results_root>/<profile>/runs/<run_id>/run.json
-    <results_root>/<profile>/runs/<run_id>/per_query.parquet   query_id int64 [+ query str, query_seen int64]
+    <results_root>/<profile>/runs/<run_id>/per_query.parquet   query_id int64 [+ query str, query_seen int64,
+                                                                target_bucket str]
                                                                 + one float64 column per metric
     <results_root>/<profile>/runs/<run_id>/rankings.parquet    optional: query_id, rank, sid ("a-b-c"), score
 """
@@ -46,14 +47,18 @@ REFERENCE_EXPERIMENTS = ("table1", "games")
 RUN_FILE = "run.json"
 PER_QUERY_FILE = "per_query.parquet"
 RANKINGS_FILE = "rankings.parquet"
+CURVE_FILE = "curve.csv"  # the validation curve of a trained run (benchmark.suite.curves), when the profile has one
 RUNS_DIR = "runs"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")  # profiles and run ids: safe directory names
 SID_PATTERN = re.compile(r"^([0-9]+(-[0-9]+)*)?$")  # "" = ill-formed beam
 RANKING_COLUMNS = ("query_id", "rank", "sid", "score")
-# Optional per-query descriptors beside the metrics (protocol 2 stores both): ``query`` is the query text, the
+# Optional per-query descriptors beside the metrics (protocol 2 stores all three): ``query`` is the query text, the
 # cluster a clustered permutation test flips signs by (rows sharing a query are not independent);
-# ``query_seen`` is 1 when the query occurs in the training split (seen/unseen tables).
-QUERY_COLUMNS = ("query", "query_seen")
+# ``query_seen`` is 1 when the query occurs in the training split (seen/unseen tables); ``target_bucket`` is the
+# popularity bucket of the ordered item (``TARGET_BUCKETS``; per-bucket columns of the ``sids`` table). Runs
+# stored before a descriptor existed lack its column and read as before.
+QUERY_COLUMNS = ("query", "query_seen", "target_bucket")
+TARGET_BUCKETS = ("head", "torso", "tail")  # benchmark.sids.buckets.BUCKETS
 
 
 class RunValidationError(BenchmarkError, ValueError):
@@ -131,6 +136,10 @@ class Budget:
     flops: float
     train_seconds: float
     eval_seconds: float
+    # Methods with rollouts (GRPO family): SID tokens generated and seconds spent decoding them, both inside the
+    # training budget above. None (absent from run.json) for every other method.
+    rollout_tokens: int | None = None
+    rollout_seconds: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +172,9 @@ class RunRecord:
     environment: dict[str, Any] | None = None
     # Set when the method's configuration came from a tuning study: which study and what it chose.
     tuning: dict[str, Any] | None = None
+    # The SID catalog's size and collision statistics (``stages.catalog_summary``); None on runs stored before
+    # it was recorded and on runs filed outside the suite.
+    catalog: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -197,6 +209,7 @@ class RunResult:
     files: dict[str, str]
     environment: dict[str, Any] | None = None
     tuning: dict[str, Any] | None = None
+    catalog: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> RunResult:

@@ -24,12 +24,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmark import faults
-from benchmark.artifacts import atomic_dir, atomic_write_json, canonical_json, storage_error
+from benchmark.artifacts import (
+    atomic_dir,
+    atomic_write_json,
+    atomic_write_text,
+    canonical_json,
+    storage_error,
+)
 from benchmark.errors import BenchmarkError
 from benchmark.metrics.registry import is_metric_name, metric_sort_key, unknown_metric_message
 from benchmark.results import provenance
 from benchmark.results.reader import StoredRun, load_run, run_dirs_in
 from benchmark.results.schema import (
+    CURVE_FILE,
     NAME_PATTERN,
     PER_QUERY_FILE,
     QUERY_COLUMNS,
@@ -39,6 +46,7 @@ from benchmark.results.schema import (
     RUNS_DIR,
     SCHEMA_VERSION,
     SID_PATTERN,
+    TARGET_BUCKETS,
     RunRecord,
     RunValidationError,
     schema_errors,
@@ -74,6 +82,7 @@ def write_run(
     *,
     queries: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    curve: pd.DataFrame | None = None,
 ) -> Path:
     """Validate and atomically write one run directory; return its path.
 
@@ -86,8 +95,11 @@ def write_run(
         rankings: optional DataFrame with columns query_id, rank (1-based), sid ("a-b-c", "" when the beam was
             ill-formed), score; every query_id must be one of ``query_ids``.
         queries: optional per-query descriptors aligned with ``query_ids``: ``query`` (the query text, the
-            cluster of a clustered significance test) and ``query_seen`` (1 when the query occurs in training).
+            cluster of a clustered significance test), ``query_seen`` (1 when the query occurs in training) and
+            ``target_bucket`` (the ordered item's popularity bucket: head, torso or tail).
         overwrite: replace an existing run with the same id (default: refuse).
+        curve: optional validation curve of a trained run (``benchmark.suite.curves``): one row per evaluated
+            step, a ``step`` column of distinct ints >= 0, numeric columns; stored as curve.csv.
 
     Raises:
         RunValidationError: the record, the arrays or the rankings break the schema. Nothing is written.
@@ -109,11 +121,15 @@ def write_run(
     arrays = {name: values[order] for name, values in arrays.items()}
     descriptors = {name: values[order] for name, values in descriptors.items()}
     ranking_table = None if rankings is None else _validate_rankings(rankings, set(ids.tolist()))
+    curve_text = None if curve is None else _curve_csv(curve, record.run_id)
 
     files = {"per_query": PER_QUERY_FILE}
     if ranking_table is not None:
         files["rankings"] = RANKINGS_FILE
+    if curve_text is not None:
+        files["curve"] = CURVE_FILE
     data = _with_provenance(record).to_dict()
+    data["budget"] = {k: v for k, v in dict(data["budget"]).items() if v is not None}  # optional budget fields
     for optional in OPTIONAL_FIELDS:  # absent rather than null: a copied older run keeps its exact record
         if data.get(optional) is None:
             data.pop(optional, None)
@@ -140,12 +156,16 @@ def write_run(
                 columns["query"] = pa.array(descriptors["query"].tolist(), type=pa.string())
             if "query_seen" in descriptors:
                 columns["query_seen"] = pa.array(descriptors["query_seen"], type=pa.int64())
+            if "target_bucket" in descriptors:
+                columns["target_bucket"] = pa.array(descriptors["target_bucket"].tolist(), type=pa.string())
             for name in sorted(arrays, key=metric_sort_key):
                 columns[name] = pa.array(arrays[name], type=pa.float64())
             pq.write_table(pa.table(columns), tmp / PER_QUERY_FILE, compression=PARQUET_COMPRESSION)
             faults.reached("result_file")
             if ranking_table is not None:
                 pq.write_table(ranking_table, tmp / RANKINGS_FILE, compression=PARQUET_COMPRESSION)
+            if curve_text is not None:
+                atomic_write_text(tmp / CURVE_FILE, curve_text)
             atomic_write_json(tmp / RUN_FILE, data)
             faults.reached("result_file")
     except OSError as exc:  # disk full, read-only, a file in the way: one clear message naming the place
@@ -203,11 +223,28 @@ def _rewrite(stored: StoredRun, target: Path | str, record: RunRecord, *, keep_r
                  if name != "query_id" and name not in QUERY_COLUMNS}
     queries = {name: frame[name].to_numpy() for name in QUERY_COLUMNS if name in frame.columns}
     rankings = stored.rankings() if keep_rankings else None
-    return write_run(target, record, frame["query_id"].to_numpy(), per_query, rankings, queries=queries or None)
+    return write_run(target, record, frame["query_id"].to_numpy(), per_query, rankings, queries=queries or None,
+                     curve=stored.curve())
+
+
+def _curve_csv(curve: pd.DataFrame, run_id: str) -> str:
+    """curve.csv's text: validated (a distinct int ``step`` >= 0 per row, numeric columns), rows by step, floats
+    written with repr so a reader gets the exact values back."""
+    if not isinstance(curve, pd.DataFrame) or "step" not in curve.columns or curve.empty:
+        raise RunValidationError(f"Run {run_id!r}: a curve must be a non-empty DataFrame with a 'step' column.")
+    steps = pd.to_numeric(curve["step"], errors="coerce")
+    if steps.isna().any() or (steps < 0).any() or (steps % 1 != 0).any() or steps.duplicated().any():
+        raise RunValidationError(f"Run {run_id!r}: curve steps must be distinct integers >= 0; got "
+                                 f"{curve['step'].tolist()!r}.")
+    bad = [c for c in curve.columns if not pd.api.types.is_numeric_dtype(curve[c])]
+    if bad:
+        raise RunValidationError(f"Run {run_id!r}: curve columns must be numeric; not numeric: {bad}.")
+    ordered = curve.assign(step=steps.astype(int)).sort_values("step", kind="stable")
+    return ordered.to_csv(index=False, lineterminator="\n", float_format=None)
 
 
 # run.json fields a run may lack (stored before they existed, or not applicable).
-OPTIONAL_FIELDS = ("environment", "tuning")
+OPTIONAL_FIELDS = ("environment", "tuning", "catalog")
 
 
 def _with_provenance(record: RunRecord) -> RunRecord:
@@ -272,7 +309,7 @@ def _validate_per_query(query_ids: Any, per_query: Mapping[str, Any]) -> tuple[n
 
 def _validate_descriptors(queries: Mapping[str, Any] | None, n: int) -> dict[str, np.ndarray]:
     """The optional per-query descriptors (``QUERY_COLUMNS``), checked: known names, one value per query,
-    query texts as strings, ``query_seen`` as 0/1."""
+    query texts as strings, ``query_seen`` as 0/1, ``target_bucket`` one of ``TARGET_BUCKETS``."""
     if queries is None:
         return {}
     out: dict[str, np.ndarray] = {}
@@ -281,7 +318,7 @@ def _validate_descriptors(queries: Mapping[str, Any] | None, n: int) -> dict[str
             raise RunValidationError(
                 f"The 'queries' parameter of write_run takes the columns {list(QUERY_COLUMNS)}. Got {name!r} instead."
             )
-        values = np.asarray(raw, dtype=object if name == "query" else None)
+        values = np.asarray(raw, dtype=object if name in ("query", "target_bucket") else None)
         if values.ndim != 1 or values.size != n:
             raise RunValidationError(
                 f"Per-query column {name!r} must have one value per query: shape ({n},) expected, got {values.shape}."
@@ -289,6 +326,11 @@ def _validate_descriptors(queries: Mapping[str, Any] | None, n: int) -> dict[str
         if name == "query":
             if not all(isinstance(v, str) for v in values):
                 raise RunValidationError("Per-query column 'query' must hold the query texts (strings).")
+        elif name == "target_bucket":
+            bad = sorted({repr(v) for v in values if v not in TARGET_BUCKETS})
+            if bad:
+                raise RunValidationError(f"Per-query column 'target_bucket' must hold one of {list(TARGET_BUCKETS)} "
+                                         f"per query. Got {', '.join(bad[:3])} instead.")
         else:
             if not np.isin(values, (0, 1)).all():
                 raise RunValidationError("Per-query column 'query_seen' must hold 0 or 1 per query.")

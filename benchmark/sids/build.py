@@ -1,8 +1,9 @@
-"""``build_sids``: dataset -> item embeddings -> RQ-KMeans codes -> ``SidCatalog``, cached.
+"""``build_sids``: dataset -> item vectors (the config's builder) -> RQ-KMeans codes -> ``SidCatalog``, cached.
 
 The catalog of a dataset is stored under ``cache_root()/sids/<name>/<key>/`` where ``key`` hashes everything
 the catalog is a function of: the split hash, the training popularity, the embedding key (item texts or
-training histories + encoder settings) and the SID config (minus ``batch_size``, a speed knob). A second call
+training histories + encoder settings) and the SID config (minus ``batch_size``, a speed knob, and the
+settings the chosen builder does not read: ``config.legacy_omitted``). A second call
 with the same inputs loads the stored catalog instead of recomputing it.
 
 The dataset is duck-typed: it needs ``name``, ``split_hash``, ``items`` (``item_id``, ``text``),
@@ -14,19 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmark.artifacts import cache_root, hash_json
-from benchmark.config import to_dict
 from benchmark.errors import DataError
+from benchmark.sids.builders import get_builder
 from benchmark.sids.catalog import CATALOG_FILE, CATALOG_FORMAT, SidCatalog, load_catalog
-from benchmark.sids.config import SidConfig
-from benchmark.sids.embed import embed_items, embedding_key
-from benchmark.sids.rqkmeans import default_codebook_sizes, rq_kmeans
+from benchmark.sids.config import SidConfig, hashed_settings
+from benchmark.sids.embed import embedding_key
+from benchmark.sids.rqkmeans import default_codebook_sizes
 from benchmark.sids.stats import preference_pair_shares
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _popularity(dataset: Any) -> np.ndarray:
 
 def build_key(dataset: Any, config: SidConfig) -> str:
     """Cache key of the catalog of ``dataset`` under ``config``."""
-    settings = to_dict(config)
+    settings = hashed_settings(config)
     settings.pop("batch_size")
     popularity = np.ascontiguousarray(_popularity(dataset), dtype=np.float64)
     return hash_json(
@@ -101,36 +101,28 @@ def build_sids(
         config.encoder,
     )
 
-    start = time.perf_counter()
-    embeddings, emb_key = embed_items(dataset, config, force=force)
-    embed_seconds = time.perf_counter() - start
-
-    start = time.perf_counter()
-    quantized = rq_kmeans(embeddings, sizes, seed=config.seed, iters=config.kmeans_iters)
-    kmeans_seconds = time.perf_counter() - start
+    built = get_builder(config.builder).build(dataset, config, sizes, force)
     log.info(
-        "RQ-KMeans in %.2f s; residual mse per level %s",
-        kmeans_seconds,
-        [round(v, 4) for v in quantized.residual_mse],
+        "%s codes in %s; residual mse per level %s",
+        config.builder,
+        ", ".join(f"{k} {v:.2f} s" for k, v in built.info.get("seconds", {}).items()),
+        [round(v, 4) for v in built.info.get("residual_mse", ())],
     )
-
     build_info: dict[str, Any] = {
         "build_key": key,
-        "embedding_key": emb_key,
-        "encoder": config.encoder,
-        "embedding_dim": int(embeddings.shape[1]),
-        "residual_mse": list(quantized.residual_mse),
-        **preference_pair_shares(quantized.codes, dataset.preference),
-        "seconds": {"embedding": round(embed_seconds, 3), "rq_kmeans": round(kmeans_seconds, 3)},
+        "builder": config.builder,
+        **{k: v for k, v in built.info.items() if k != "seconds"},
+        **preference_pair_shares(built.codes, dataset.preference),
+        "seconds": built.info.get("seconds", {}),
     }
     catalog = SidCatalog(
-        quantized.codes,
+        built.codes,
         sizes,
         _popularity(dataset),
         dataset.split_hash,
         name=dataset.name,
-        config=to_dict(config),
-        codebooks=quantized.codebooks,
+        config=hashed_settings(config),
+        codebooks=built.codebooks,
         build_info=build_info,
     )
     catalog.save(directory)

@@ -8,6 +8,8 @@
   whole SID. The paper reports 34.6% / 1.9% for its training pairs on JD.com (section 1). Reported for all
   clicked x unclicked pairs and for the ordered item y_w* x unclicked pairs (what the pairwise baselines
   train on).
+- per popularity bucket (``bucket_stats``): the collision rate, code lengths, items per SID, prefix-sharing
+  shares and target-pair shares of the head / torso / tail items (``benchmark.sids.buckets``) and overall.
 """
 
 from __future__ import annotations
@@ -103,3 +105,70 @@ def preference_pair_shares(codes: np.ndarray, preference: Any) -> dict[str, Any]
         same = ids[target_of_negative] == ids[item[negatives]]
         target_pairs[name] = float(same.mean()) if n_target_pairs else None
     return {"preference_pairs": all_pairs, "target_pairs": target_pairs}
+
+
+def _shares_prefix(codes: np.ndarray, depth: int) -> np.ndarray:
+    """(N,) bool: the item's length-``depth`` SID prefix is also the prefix of at least one other item."""
+    ids = _prefix_ids(codes, depth)
+    return np.bincount(ids)[ids] > 1
+
+
+def bucket_stats(
+    codes: np.ndarray, popularity: np.ndarray, preference: Any | None = None
+) -> dict[str, dict[str, Any]]:
+    """SID statistics overall and per popularity bucket (``benchmark.sids.buckets``: head / torso / tail).
+
+    Per group of items (``overall`` = every item), over the group's items:
+
+    - ``n_items``; ``code_length_mean`` / ``_min`` / ``_max`` (tokens per SID: L for every item of a
+      fixed-length catalog);
+    - ``collision_rate``: share whose SID is shared with at least one other item of the catalog (any bucket);
+    - ``items_per_sid_mean``: mean number of catalog items holding the item's SID (item-weighted: 1.0 means
+      every item of the group is alone on its SID), ``items_per_sid_max``;
+    - ``prefix_shared``: per depth d = 1..L, the share whose first d tokens are also the first d tokens of
+      another item (d = L is the collision rate);
+    - with ``preference``: ``target_pairs``, the ordered-item x unclicked pairs (as in
+      :func:`preference_pair_shares`) whose ordered item is in the group: ``n_pairs`` and the shares whose
+      SIDs share the first token, the first two tokens and the whole SID.
+    """
+    from benchmark.sids.buckets import BUCKETS, popularity_buckets
+
+    codes = np.asarray(codes, dtype=np.int64)
+    labels = popularity_buckets(popularity)
+    n_items, levels = codes.shape
+    group_size = np.bincount(_prefix_ids(codes, levels))[_prefix_ids(codes, levels)]
+    shared = np.stack([_shares_prefix(codes, d) for d in range(1, levels + 1)], axis=1)  # (N, L)
+    lengths = np.full(n_items, levels, dtype=np.int64)
+    pair_item = pair_target = None
+    if preference is not None:
+        row, item, clicked = _flatten_impressions(preference)
+        targets = preference["target"].to_numpy().astype(np.int64)
+        pair_item, pair_target = item[~clicked], targets[row[~clicked]] if len(row) else np.zeros(0, np.int64)
+    depths = {"share_first_token": 1, "share_first_two_tokens": 2, "share_same_sid": levels}
+    out: dict[str, dict[str, Any]] = {}
+    for group in ("overall", *BUCKETS):
+        mask = np.ones(n_items, bool) if group == "overall" else labels == group
+        n = int(mask.sum())
+        entry: dict[str, Any] = {
+            "n_items": n,
+            "code_length_mean": float(lengths[mask].mean()) if n else None,
+            "code_length_min": int(lengths[mask].min()) if n else None,
+            "code_length_max": int(lengths[mask].max()) if n else None,
+            "collision_rate": float(shared[mask, -1].mean()) if n else None,
+            "items_per_sid_mean": float(group_size[mask].mean()) if n else None,
+            "items_per_sid_max": int(group_size[mask].max()) if n else None,
+            "prefix_shared": [float(v) for v in shared[mask].mean(axis=0)] if n else None,
+        }
+        if pair_item is not None and pair_target is not None:
+            in_group = mask[pair_target]
+            pairs: dict[str, Any] = {"n_pairs": int(in_group.sum())}
+            for name, depth in depths.items():
+                if depth > levels:
+                    pairs[name] = None
+                    continue
+                ids = _prefix_ids(codes, depth)
+                same = ids[pair_target[in_group]] == ids[pair_item[in_group]]
+                pairs[name] = float(same.mean()) if len(same) else None
+            entry["target_pairs"] = pairs
+        out[group] = entry
+    return out

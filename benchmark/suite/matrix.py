@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from benchmark.artifacts import hash_json
 from benchmark.config import from_dict, to_dict
 from benchmark.errors import BenchmarkError, ConfigError
-from benchmark.suite.profiles import Profile
+from benchmark.suite.profiles import CurveSettings, Profile
 
 if TYPE_CHECKING:
     from benchmark.data.config import DataConfig
@@ -53,6 +53,11 @@ class RunSpec:
     # Set by benchmark.tuning.apply when the method settings came from a tuning study: what run.json records of
     # it. Not a setting: the settings it chose are in method_config and preference, which the key hashes.
     tuning: dict | None = None
+    # The profile's validation-curve settings (CurveSettings as a mapping; {} = none) and the checkpoint the run
+    # reports: "final", or "best" (the best-validation snapshot of the curve: then the curve settings decide
+    # the numbers and are hashed; a "final" run's key is what it was before curves existed).
+    curve: dict = dataclasses.field(default_factory=dict)
+    checkpoint: str = "final"
 
     def compute_config(self) -> dict[str, Any]:
         """Everything that determines the numbers, resolved (every default filled in, as plain JSON); the
@@ -71,7 +76,14 @@ class RunSpec:
             "method_config": plain_config(resolved.method),
             "preference_fraction": float(self.preference_fraction),
             "eval": plain_config(resolved.eval),
+            **({"checkpoint": {"report": "best", **self.curve_settings()}} if self.checkpoint == "best" else {}),
         }
+
+    def curve_settings(self) -> dict[str, Any]:
+        """The validation-curve settings, every default filled in (``CurveSettings``)."""
+        settings = to_dict(from_dict(CurveSettings, self.curve, "curves."))
+        settings.pop("report")  # which checkpoint a table reports is the spec's ``checkpoint``
+        return settings
 
     @property
     def compute_key(self) -> str:
@@ -93,7 +105,7 @@ class RunSpec:
     def training_config(self) -> dict[str, Any]:
         """What determines the aligned checkpoint: everything but the evaluation settings, so that changing
         the beam width or the number of test queries re-evaluates without retraining."""
-        return {k: v for k, v in self.compute_config().items() if k != "eval"}
+        return {k: v for k, v in self.compute_config().items() if k not in ("eval", "checkpoint")}
 
 
 def plain_config(config: Any) -> Any:
@@ -121,7 +133,11 @@ def plain_config(config: Any) -> Any:
 
 def _legacy_omitted(config: Any) -> tuple[str, ...]:
     from benchmark.data.config import DataConfig, legacy_omitted
+    from benchmark.sids.config import SidConfig
+    from benchmark.sids.config import legacy_omitted as sids_legacy_omitted
 
+    if isinstance(config, SidConfig):
+        return sids_legacy_omitted(config)
     return legacy_omitted(config) if isinstance(config, DataConfig) else ()
 
 
@@ -268,6 +284,7 @@ def spec_for(profile: Profile, experiment: str, method: str, seed: int, **change
         preference=dict(profile.preference),
         eval=dict(profile.eval),
         method_config=dict(profile.methods.get(method) or {}),
+        curve=to_dict(profile.curves),
     )
     return dataclasses.replace(spec, **changes)
 
@@ -296,7 +313,7 @@ def overrides_key(spec: RunSpec) -> str:
     """A hash of the spec's settings as written (not resolved): a stable order and a cheap de-duplication that
     work before a spec is known to resolve."""
     return hash_json({k: v for k, v in dataclasses.asdict(spec).items()
-                      if k not in ("experiment", "variant", "tuning")})
+                      if k not in ("experiment", "variant", "tuning", "curve")})
 
 
 def shard(specs: list[RunSpec], index: int, count: int) -> list[RunSpec]:

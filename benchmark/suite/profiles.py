@@ -25,6 +25,7 @@ from benchmark.config import (
     from_dict,
     load_yaml,
 )
+from benchmark.errors import BenchmarkError
 from benchmark.registry import unknown_name_message
 
 PROFILE_NAMES = ("smoke", "quick", "full")
@@ -125,6 +126,46 @@ class RlSettings:
             check_number("RlSettings", "mixtures", lam, low=0.0)
 
 
+# The SID builders of experiment ``sids`` (issue #16), the methods trained on each builder's catalog, and the rows
+# that train nothing (``sft-start``: what SFT alone does with each ID scheme).
+SID_BUILDERS = ("rqkmeans", "dualtower", "sci")
+
+
+@dataclasses.dataclass(frozen=True)
+class SidBuildersSettings:
+    """Experiment ``sids`` (issue #16, profile key ``sid_builders``; ``sids`` is the SID-config section): every
+    builder of ``builders`` gets its own SFT checkpoint (same budget), then each method of ``methods`` and each
+    untrained row of ``baselines`` on top. Names are checked against the SID-builder, method and baseline
+    registries. The table marks each builder's row against the ``rqkmeans`` row of the same method."""
+
+    builders: tuple[str, ...] = SID_BUILDERS
+    methods: tuple[str, ...] = ("sft", "raddpo")
+    baselines: tuple[str, ...] = ("sft-start",)
+
+    def __post_init__(self) -> None:
+        from benchmark.methods import get_method
+        from benchmark.sids.builders import get_builder
+        from benchmark.suite.untrained import is_untrained, untrained_names
+
+        for name in ("builders", "methods", "baselines"):
+            _check_list("SidBuildersSettings", name, getattr(self, name))
+        if not self.builders:
+            raise ConfigError("The 'builders' parameter of SidBuildersSettings must be a non-empty list. Got [].")
+        for key, names, lookup in (("builders", self.builders, get_builder), ("methods", self.methods, get_method)):
+            for name in names:
+                try:
+                    lookup(name)
+                except BenchmarkError as exc:  # unknown name: "Did you mean ... / Available: ..."
+                    raise ConfigError(f"sid_builders.{key}: {exc}") from exc
+        if len(set(self.builders)) != len(self.builders):
+            raise ConfigError(f"The 'builders' parameter of SidBuildersSettings lists a builder twice. "
+                              f"Got {list(self.builders)} instead.")
+        for baseline in self.baselines:
+            if not isinstance(baseline, str) or not is_untrained(baseline):
+                raise ConfigError("sid_builders.baselines: "
+                                  + unknown_name_message("baseline", str(baseline), untrained_names()))
+
+
 @dataclasses.dataclass(frozen=True)
 class GamesSettings:
     methods: str | tuple[str, ...] = "all"  # "all": Table 1's methods (``table1.methods``)
@@ -160,6 +201,34 @@ class TuningSettings:
                               f"Got {self.use!r} instead.")
 
 
+REPORTED_CHECKPOINTS = ("final", "best")
+
+
+@dataclasses.dataclass(frozen=True)
+class CurveSettings:
+    """Validation curves (``benchmark.suite.curves``): every trained run of the preference stage is also saved at
+    ``points`` evenly spaced optimizer steps and each snapshot is scored on the first ``max_queries`` queries of
+    the VALIDATION split (0 points: no curves). ``metric`` picks the best-validation checkpoint; ``report``
+    says which checkpoint Table 1 reports (``final`` or ``best``; the rl table always shows both)."""
+
+    points: int = 4
+    max_queries: int = 300
+    metric: str = "target_hit@10"
+    report: str = "final"
+
+    def __post_init__(self) -> None:
+        from benchmark.metrics.registry import is_metric_name, unknown_metric_message
+
+        check_number("CurveSettings", "points", self.points, low=0, integer=True)
+        check_number("CurveSettings", "max_queries", self.max_queries, low=1, integer=True)
+        check_choice("CurveSettings", "report", self.report, REPORTED_CHECKPOINTS)
+        if not is_metric_name(self.metric):
+            raise ConfigError(f"The 'metric' parameter of CurveSettings: {unknown_metric_message(self.metric)}")
+        if self.report == "best" and self.points == 0:
+            raise ConfigError("The 'report' parameter of CurveSettings is 'best', which needs a validation curve: "
+                              "set curves.points to 1 or more.")
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetNames:
     """The keys a profile's ``datasets`` mapping may hold; the names are checked against the data registry
@@ -190,7 +259,9 @@ class Profile:
     noise: NoiseSettings = dataclasses.field(default_factory=NoiseSettings)
     games: GamesSettings = dataclasses.field(default_factory=GamesSettings)
     rl: RlSettings = dataclasses.field(default_factory=RlSettings)
+    sid_builders: SidBuildersSettings = dataclasses.field(default_factory=SidBuildersSettings)
     tuning: TuningSettings = dataclasses.field(default_factory=TuningSettings)
+    curves: CurveSettings = dataclasses.field(default_factory=CurveSettings)
 
     def __post_init__(self) -> None:
         from benchmark.experiments import experiment_names  # experiment modules import this one

@@ -15,10 +15,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-
-from tqdm.auto import tqdm
+from typing import Any
 
 from benchmark import faults
 from benchmark.artifacts import cache_root, ensure_writable_dir, sweep_stale_temporaries
@@ -32,9 +31,10 @@ from benchmark.results import (
     provenance,
     run_dirs_in,
 )
-from benchmark.suite.matrix import RunSpec, expand, resolve, shard
+from benchmark.suite.executors import SuitePlan, get_executor
+from benchmark.suite.matrix import RunSpec, expand, shard
 from benchmark.suite.profiles import Profile
-from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, sft_key
+from benchmark.suite.stages import Evaluation, catalog_summary, evaluate_trained, prepare, sft_key
 from benchmark.suite.stages import record as record_run
 from benchmark.suite.untrained import evaluate_untrained, is_retriever, is_untrained
 from benchmark.tuning.apply import tuned_specs
@@ -61,13 +61,19 @@ def run_suite(
     shard_spec: tuple[int, int] = (1, 1),
     data_dir: str | None = None,
     run_ids: Collection[str] | None = None,
+    executor: str = "local",
+    executor_options: Mapping[str, Any] | None = None,
 ) -> SuiteSummary:
     """Run every unfinished spec of ``profile`` (optionally one shard of it); return what was done.
 
     Several processes may run suites on one results directory and cache at once: each run is done under the
     lock of its compute key, and a run another process is working on is deferred to the end, then waited
     for and found finished (counted as skipped). Nothing is computed twice.
+
+    ``executor`` computes the runs (``benchmark.suite.executors``: ``local`` in this process, ``ray`` as Ray
+    tasks, with ``executor_options`` such as ``address``); results are filed here by the one writer either way.
     """
+    run_with = get_executor(executor)  # an unknown name fails before any work
     start = time.perf_counter()
     runs_dir = Path(results_root) / profile.name / "runs"
     prepare_storage(runs_dir)  # an unusable --results or cache fails here, before any compute
@@ -78,18 +84,8 @@ def run_suite(
         specs = [spec for spec in specs if spec.run_id in run_ids]
     finished = finished_runs(runs_dir)  # run_id -> compute_key
     by_key = {key: run_id for run_id, key in finished.items()}
-    counts = {"executed": 0, "reused": 0, "skipped": 0}
-    deferred: list[RunSpec] = []
-    with tqdm(total=len(specs), desc=f"suite {profile.name}", unit="run", dynamic_ncols=True) as bar:
-        for wait, queue in ((False, specs), (True, deferred)):
-            for spec in queue:
-                bar.set_postfix_str(f"{spec.experiment} {spec.method} seed {spec.seed}")
-                outcome = _run_spec(spec, runs_dir, finished, by_key, data_dir, profile.name, wait=wait)
-                if outcome is None:  # another process holds this run: come back to it at the end
-                    deferred.append(spec)
-                    continue
-                counts[outcome] += 1
-                bar.update(1)
+    counts = run_with(SuitePlan(specs, runs_dir, finished, by_key, data_dir, profile.name),
+                      **(executor_options or {}))
     return SuiteSummary(len(specs), counts["executed"], counts["reused"], counts["skipped"], runs_dir,
                         time.perf_counter() - start)
 
@@ -111,11 +107,13 @@ def prepare_storage(runs_dir: Path) -> None:
 
 
 def _run_spec(spec: RunSpec, runs_dir: Path, finished: dict[str, str], by_key: dict[str, str],
-              data_dir: str | None, profile: str, *, wait: bool) -> str | None:
+              data_dir: str | None, profile: str, *, wait: bool,
+              execute: Callable[[], object] | None = None) -> str | None:
     """Skip, reuse or execute ``spec`` under its compute-key lock.
 
     Returns the outcome ("skipped", "reused", "executed"), or None when another process holds the lock and
-    ``wait`` is False.
+    ``wait`` is False. ``execute`` files the run (default: ``execute_run`` computes it in this process; the
+    Ray executor files what its task returned).
     """
     if spec.run_id in finished:
         return "skipped"
@@ -132,7 +130,10 @@ def _run_spec(spec: RunSpec, runs_dir: Path, finished: dict[str, str], by_key: d
                         spec.variant, spec.run_id)
             outcome = "reused"
         else:
-            execute_run(spec, runs_dir, data_dir, profile)
+            if execute is None:
+                execute_run(spec, runs_dir, data_dir, profile)
+            else:
+                execute()
             outcome = "executed"
             by_key[spec.compute_key] = spec.run_id
         finished[spec.run_id] = spec.compute_key
@@ -153,23 +154,27 @@ def _refresh_finished(runs_dir: Path, finished: dict[str, str], by_key: dict[str
 
 def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: str) -> Path:
     """Train and evaluate one spec and write its result directory (atomically, via the results writer)."""
+    return file_run(runs_dir, spec, compute_run(spec, data_dir, profile))
+
+
+@dataclasses.dataclass
+class ComputedRun:
+    """A trained and evaluated run, not yet written (what a Ray task returns to the driver)."""
+
+    record: RunRecord
+    evaluation: Evaluation
+    curve: Any = None  # the validation curve (a DataFrame), when the profile asks for one
+
+
+def compute_run(spec: RunSpec, data_dir: str | None, profile: str) -> ComputedRun:
+    """Train and evaluate one spec; its record leaves provenance to the writer (or to the Ray task)."""
     prepared = prepare(spec, data_dir)
     config = spec.compute_config()
+    curve = None
     if is_untrained(spec.method):
         evaluation, budget = evaluate_untrained(spec, prepared)
     else:
-        sft_dir = sft_checkpoint(spec, prepared)
-        trained = method_checkpoint(spec, prepared, sft_dir)
-        evaluation = evaluate(trained.checkpoint_dir, prepared, resolve(spec).eval)
-        budget = {
-            "optimizer_steps": trained.steps,
-            "batch_size": int(config["preference"]["batch_size"]),
-            "examples_seen": trained.examples_seen,
-            "tokens": trained.tokens,
-            "flops": trained.flops,
-            "train_seconds": trained.wall_seconds,
-            "eval_seconds": evaluation.rankings.seconds,
-        }
+        evaluation, budget, curve = evaluate_trained(spec, prepared)
     record = RunRecord(
         run_id=spec.run_id,
         compute_key=spec.compute_key,
@@ -186,7 +191,14 @@ def execute_run(spec: RunSpec, runs_dir: Path, data_dir: str | None, profile: st
                 "sft_checkpoint_hash": None if is_retriever(spec.method) else sft_key(spec, prepared)},
         budget=budget,
         tuning=spec.tuning,  # the study a tuned configuration came from, else None
+        catalog=catalog_summary(prepared.catalog),  # the ID scheme's collision statistics (table sids)
     )
+    return ComputedRun(record, evaluation, curve)
+
+
+def file_run(runs_dir: Path, spec: RunSpec, run: ComputedRun) -> Path:
+    """Write a computed run into ``runs_dir`` through the one results writer."""
     # Rankings are what leaderboard submissions are exported from; other experiments keep per-query metrics
     # only, so the committed results stay small (a full-test-set ranking is ~8 MB per run).
-    return record_run(runs_dir / spec.run_id, record, evaluation, rankings=spec.experiment in REFERENCE_EXPERIMENTS)
+    return record_run(runs_dir / spec.run_id, run.record, run.evaluation,
+                      rankings=spec.experiment in REFERENCE_EXPERIMENTS, curve=run.curve)

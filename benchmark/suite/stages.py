@@ -18,6 +18,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmark.artifacts import cache_root, hash_json
@@ -30,6 +31,7 @@ from benchmark.methods import get_method
 from benchmark.model import SidTokenizer, build_model
 from benchmark.results import RunRecord, write_run
 from benchmark.sids import SidConfig, build_sids
+from benchmark.suite import curves
 from benchmark.suite.matrix import RunSpec, resolve
 from benchmark.training import TrainConfig, TrainResult, build_examples, load_checkpoint, train
 
@@ -102,14 +104,15 @@ def prepare(spec: RunSpec, data_dir: str | None) -> Prepared:
 
 def train_stage(method, method_config, model, prepared: Prepared, stage: str, config: TrainConfig, out_dir: Path,
                 *, metadata: dict, fraction: float = 1.0, tokenizer: SidTokenizer | None = None,
-                reference_model=None, resume: bool = True) -> TrainResult:
+                reference_model=None, resume: bool = True, snapshot_steps: tuple[int, ...] = ()) -> TrainResult:
     """Train ``method`` on the examples of ``stage`` (``Prepared.examples`` with ``config.max_candidates``)."""
     tokenizer = tokenizer or prepared.tokenizer
     examples = prepared.examples(stage, config.max_candidates, fraction, tokenizer)
     log.info("%s: %d %s examples from %s", method.name, len(examples), stage, prepared.dataset.name)
     return train(method=method, method_config=method_config, model=model, tokenizer=tokenizer, examples=examples,
                  config=config, out_dir=out_dir, reference_model=reference_model, resume=resume, metadata=metadata,
-                 catalog=prepared.catalog)  # the valid SIDs of rollouts (methods with needs_rollouts)
+                 catalog=prepared.catalog,  # the valid SIDs of rollouts (methods with needs_rollouts)
+                 snapshot_steps=snapshot_steps)
 
 
 def sft_key(spec: RunSpec, prepared: Prepared) -> str:
@@ -132,23 +135,31 @@ def sft_checkpoint(spec: RunSpec, prepared: Prepared) -> Path:
     return result.checkpoint_dir
 
 
-def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path):
+def method_key(spec: RunSpec, prepared: Prepared, snapshot_steps: tuple[int, ...] = ()) -> str:
+    """The cache key of the aligned checkpoint of ``spec``: its training settings, the data hashes, its SFT
+    checkpoint, and the steps it keeps snapshots at (a run without snapshots keeps the key it always had)."""
+    snapshots = {"snapshots": list(snapshot_steps)} if snapshot_steps else {}
+    return hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_key(spec, prepared), **snapshots})
+
+
+def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path, snapshot_steps: tuple[int, ...] = ()):
     """Align the SFT checkpoint with ``spec.method`` under the profile's preference budget.
 
     Every method, ``sft`` included (continued SFT on the same impressions), gets the same examples in the same
     order and the same optimizer steps; the data-scale experiment takes the first ``preference_fraction`` of the
     seeded preference order and scales the steps with it (one fixed number of passes over the data).
+    ``snapshot_steps``: steps whose model is kept for a validation curve (``benchmark.suite.curves``).
     """
     method = get_method(spec.method)
     resolved = resolve(spec)  # preference steps already scaled by the fraction
-    key = hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_key(spec, prepared)})
+    key = method_key(spec, prepared, snapshot_steps)
     out = cache_root() / "checkpoints" / "runs" / key
     reference = load_checkpoint(sft_dir) if method.needs_reference else None
     with key_lock(cache_root(), f"method-{key}"):
         return train_stage(
             method, resolved.method, load_checkpoint(sft_dir), prepared, "preference", resolved.preference, out,
             metadata=prepared.metadata(spec.model_size), fraction=spec.preference_fraction,
-            reference_model=reference,
+            reference_model=reference, snapshot_steps=snapshot_steps,
         )
 
 
@@ -159,27 +170,92 @@ class Evaluation:
     per_query: dict  # metric name -> (Q,) array
 
 
+def eval_queries(prepared: Prepared, split: str, max_queries: int | None) -> pd.DataFrame:
+    """The evaluated queries of ``split`` (``select_queries``); under protocol 2 with a ``target_bucket``
+    column: the popularity bucket (head / torso / tail, ``benchmark.sids.buckets``) of each row's ordered item,
+    from the training clicks (``item_popularity``), so per-bucket tables need nothing but the stored run."""
+    dataset = prepared.dataset
+    frame = select_queries(getattr(dataset, split), max_queries)
+    if dataset.config.protocol != 2 or "target" not in frame.columns:
+        return frame
+    from benchmark.sids.buckets import popularity_buckets
+
+    buckets = popularity_buckets(np.asarray(dataset.item_popularity))
+    return frame.assign(target_bucket=buckets[frame["target"].to_numpy(dtype=np.int64)])
+
+
 def evaluate(checkpoint_dir: Path, prepared: Prepared, config: EvalConfig, *, split: str = "test",
              tokenizer: SidTokenizer | None = None) -> Evaluation:
     """Beam-search a checkpoint over the first ``config.max_queries`` queries of ``split`` and score them."""
-    frame = select_queries(getattr(prepared.dataset, split), config.max_queries)
+    frame = eval_queries(prepared, split, config.max_queries)
     rankings = rank_queries(load_checkpoint(checkpoint_dir), tokenizer or prepared.tokenizer, prepared.catalog,
                             frame, config)
     return Evaluation(frame, rankings, score_frame(rankings, frame, prepared.catalog, config))
 
 
+def evaluate_trained(spec: RunSpec, prepared: Prepared) -> tuple[Evaluation, dict, pd.DataFrame | None]:
+    """Train ``spec`` (SFT checkpoint, then its method) and beam-search the checkpoint it reports over the test
+    split: the final model, or with ``spec.checkpoint == "best"`` the best-validation snapshot. Returns the
+    evaluation, the run's budget and its validation curve (None when the profile asks for no curve)."""
+    from benchmark.metrics.registry import lower_is_better
+
+    resolved = resolve(spec)
+    settings = spec.curve_settings()
+    steps = curves.curve_steps(resolved.preference.steps, settings["points"])
+    sft_dir = sft_checkpoint(spec, prepared)
+    trained = method_checkpoint(spec, prepared, sft_dir, steps)
+    curve, reported = None, trained.checkpoint_dir
+    if steps:
+        curve = curves.validation_curve(
+            sft_dir=sft_dir, sft_identity=sft_key(spec, prepared), run_identity=method_key(spec, prepared, steps),
+            snapshots=trained.snapshots, loss_curve=trained.loss_curve, prepared=prepared, eval_config=resolved.eval,
+            settings=settings)
+        step = trained.steps
+        if spec.checkpoint == "best":
+            step = curves.best_step(curve, settings["metric"], lower_is_better(settings["metric"]))
+            reported = trained.snapshots[step]
+        curve["reported"] = (curve["step"] == step).astype(int)
+    evaluation = evaluate(reported, prepared, resolved.eval)
+    budget = {
+        "optimizer_steps": trained.steps,
+        "batch_size": resolved.preference.batch_size,
+        "examples_seen": trained.examples_seen,
+        "tokens": trained.tokens,
+        "flops": trained.flops,
+        "train_seconds": trained.wall_seconds,
+        "eval_seconds": evaluation.rankings.seconds,
+    }
+    if get_method(spec.method).needs_rollouts:  # rollout decoding is part of the training budget: say how much
+        budget.update(rollout_tokens=trained.rollout_tokens, rollout_seconds=trained.rollout_seconds)
+    return evaluation, budget, curve
+
+
 def record(out: Path, run: RunRecord, evaluation: Evaluation, *, rankings: bool = True,
-           overwrite: bool = False) -> Path:
-    """File an evaluated run (run.json, per_query.parquet and, with ``rankings``, rankings.parquet)."""
+           overwrite: bool = False, curve: pd.DataFrame | None = None) -> Path:
+    """File an evaluated run (run.json, per_query.parquet and, with ``rankings``, rankings.parquet; with
+    ``curve``, its validation curve as curve.csv)."""
     stored = evaluation.rankings.to_frame() if rankings else None
     return write_run(out, run, evaluation.frame["query_id"].to_numpy(), evaluation.per_query, stored,
-                     queries=query_descriptors(evaluation.frame), overwrite=overwrite)
+                     queries=query_descriptors(evaluation.frame), overwrite=overwrite, curve=curve)
 
 
 def query_descriptors(frame: pd.DataFrame) -> dict:
     """What tables need beside the metrics: each query's text (the cluster of a clustered significance test)
-    and, under protocol 2, whether it was seen in training (the seen/unseen tables)."""
+    and, under protocol 2, whether it was seen in training (the seen/unseen tables) and the popularity bucket
+    of its ordered item (``eval_queries``; the per-bucket columns of the ``sids`` table)."""
     out = {"query": frame["query"].astype(str).to_numpy()}
     if "query_seen" in frame.columns:
         out["query_seen"] = frame["query_seen"].to_numpy()
+    if "target_bucket" in frame.columns:
+        out["target_bucket"] = frame["target_bucket"].astype(str).to_numpy()
     return out
+
+
+def catalog_summary(catalog) -> dict:
+    """The SID catalog's size and collision statistics (``benchmark.sids.stats.code_stats``), stored in run.json
+    (``catalog``) so a table can set each run's ID scheme beside its retrieval numbers."""
+    from benchmark.sids.stats import code_stats
+
+    stats = code_stats(catalog.codes, catalog.codebook_sizes)
+    keys = ("n_items", "levels", "distinct_sids", "collision_rate", "items_per_sid_mean", "items_per_sid_max")
+    return {key: stats[key] for key in keys}

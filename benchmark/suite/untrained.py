@@ -19,8 +19,6 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING
 
-from benchmark.evaluation import select_queries
-
 if TYPE_CHECKING:
     from benchmark.suite.matrix import RunSpec
     from benchmark.suite.stages import Evaluation, Prepared
@@ -58,7 +56,7 @@ def evaluate_untrained(spec: RunSpec, prepared: Prepared) -> tuple[Evaluation, d
     budget (zero preference compute; ``train_seconds`` is the baseline's fitting time)."""
     from benchmark.inference import score_frame
     from benchmark.suite.matrix import resolve
-    from benchmark.suite.stages import Evaluation, evaluate, sft_checkpoint
+    from benchmark.suite.stages import Evaluation, eval_queries, evaluate, sft_checkpoint
 
     resolved = resolve(spec)
     start = time.perf_counter()
@@ -70,7 +68,7 @@ def evaluate_untrained(spec: RunSpec, prepared: Prepared) -> tuple[Evaluation, d
 
         ranker = get_retriever(spec.method).fit(prepared.dataset, prepared.catalog, resolved.sids)
         fit_seconds = time.perf_counter() - start
-        frame = select_queries(prepared.dataset.test, resolved.eval.max_queries)
+        frame = eval_queries(prepared, "test", resolved.eval.max_queries)
         rankings = ranker.rank(frame, resolved.eval.beam_width)
         evaluation = Evaluation(frame, rankings, score_frame(rankings, frame, prepared.catalog, resolved.eval))
     budget = {

@@ -31,6 +31,7 @@ from benchmark.tables.render import Cell, Column, Row, Table, to_csv, to_latex, 
 log = logging.getLogger(__name__)
 
 OUTPUT_SUFFIXES = (".md", ".tex", ".csv", ".png")
+CURVE_FILES = ("{name}-curves.csv", "{name}-curves.png", "{name}-frontier.png")
 SUBSET_TITLES = {"-seen": "test queries seen in training", "-unseen": "test queries held out of training"}
 INDEX = "README.md"
 
@@ -147,6 +148,8 @@ def render_all(
             )
             figure_link = (f"\n![{registered.figure_alt}]({name}.png)\n"
                            if registered.figure is not None and not suffix else "")
+            if not suffix:
+                figure_link += _write_curves(out_dir, experiment, rendered)
             sections.append(markdown + figure_link)
     other = sorted({r.result.experiment for r in runs} - set(names))
     atomic_write_text(out_dir / INDEX, _index(results_dir.name, len(runs), rendered, skipped, other, sections))
@@ -177,6 +180,25 @@ def _remove_stale(out_dir: Path, name: str) -> None:
     for stem in (name, *(f"{name}{s}" for s in SUBSET_TITLES)):
         for suffix in OUTPUT_SUFFIXES:
             _remove_file(out_dir / f"{stem}{suffix}")
+    for file in CURVE_FILES:
+        _remove_file(out_dir / file.format(name=name))
+
+
+def _write_curves(out_dir: Path, experiment: ExperimentRuns, rendered: list[Rendered]) -> str:
+    """Write the experiment's validation-curve CSV and figures (``benchmark.tables.curves``), remove stale ones;
+    add them to the experiment's rendered files; return the markdown that links the figures."""
+    from benchmark.tables.curves import curve_outputs
+
+    outputs = curve_outputs(experiment)
+    for file in CURVE_FILES:
+        if file.format(name=experiment.name) not in outputs:
+            _remove_file(out_dir / file.format(name=experiment.name))
+    for file, content in outputs.items():
+        atomic_write_bytes(out_dir / file, content)
+    if outputs and rendered:
+        last = rendered[-1]
+        rendered[-1] = dataclasses.replace(last, files=(*last.files, *outputs))
+    return "".join(f"\n![{file}]({file})\n" for file in outputs if file.endswith(".png"))
 
 
 def _remove_file(stale: Path) -> None:

@@ -192,6 +192,23 @@ class ExperimentRuns:
         return [g for _, g in sorted(self._groups.items()) if g.seeds != every]
 
 
+def checkpoint_note(experiment: ExperimentRuns) -> str:
+    """Which checkpoint the trained runs report: the final one, or the best-validation one (``curves``)."""
+    trained = [r for r in experiment.runs if r.result.budget.optimizer_steps > 0]
+    best = [r for r in trained if isinstance(r.result.config.get("checkpoint"), dict)]
+    if not trained:
+        return ""
+    if not best:
+        return " Trained runs report their final checkpoint."
+    settings = best[0].result.config["checkpoint"]
+    chosen = (f"their best-validation checkpoint (the best {settings.get('metric')} over {settings.get('points')} "
+              f"evenly spaced checkpoints on {settings.get('max_queries')} validation queries; the step is marked "
+              "in each run's curve.csv)")
+    if len(best) == len(trained):
+        return f" Trained runs report {chosen}."
+    return f" {len(best)} of {len(trained)} trained runs report {chosen}, the others their final checkpoint."
+
+
 def describe_runs(experiment: ExperimentRuns) -> str:
     """One line for table notes: runs, seeds and test queries behind the table."""
     seeds = experiment.seeds()
@@ -206,6 +223,7 @@ def describe_runs(experiment: ExperimentRuns) -> str:
             for g in short
         )
         line += f" Unequal seeds, compare with care: {cells}."
+    line += checkpoint_note(experiment)
     dirty = [r for r in experiment.runs if provenance.is_dirty(r.result.code_revision)]
     if dirty:
         line += (f" {len(dirty)} run(s) were computed from uncommitted code ({dirty[0].result.code_revision}): "

@@ -26,20 +26,42 @@ LABELS = {"grpo": "GRPO", "nll-grpo": "NLL-GRPO", "eg-grpo": "EG-GRPO", "adagrpo
 
 
 def _rows(experiment: ExperimentRuns) -> list[tuple[str, str, MethodRuns]]:
-    """(row key, label, runs) in table order: ORDER, then other methods by name; a method's variants by lam."""
+    """(row key, label, runs) in table order: the non-learned rows, ORDER, then other methods by name; a method's
+    variants by lam, each final checkpoint before its best-validation one."""
     order = {m: i for i, m in enumerate(ORDER)}
     keyed = []
     for variant in experiment.variants():
         for method in experiment.methods():
             group = experiment.get(method, variant)
             if group is not None:
-                lam = variant.get("lam")
+                lam, best = variant.get("lam"), variant.get("checkpoint") == "best"
                 key, label = method, LABELS.get(method) or method_label(method)
                 if lam is not None:
                     key, label = f"{method}@{lam:g}", f"{label} (λ = {lam:g})"
-                keyed.append(((order.get(method, len(ORDER)), method, -1.0 if lam is None else lam), key, label,
-                              group))
+                if best:
+                    key, label = f"{key}@best", f"{label}, best val."
+                rank = -1 if not _trained(group) else order.get(method, len(ORDER))
+                keyed.append(((rank, method, -1.0 if lam is None else lam, best), key, label, group))
     return [(key, label, group) for _, key, label, group in sorted(keyed, key=lambda t: t[0])]
+
+
+def _trained(group: MethodRuns) -> bool:
+    return any(run.result.budget.optimizer_steps > 0 for run in group.runs)
+
+
+def _lookup_note(rows: list[tuple[str, str, MethodRuns]]) -> str:
+    """Read first: the strongest non-learned row against the best trained row on the primary metric."""
+    metric = METRICS[0]
+    untrained = [(label, group) for _, label, group in rows if not _trained(group) and group.has(metric)]
+    trained = [(label, group) for _, label, group in rows if _trained(group) and group.has(metric)]
+    if not untrained or not trained:
+        return ""
+    best_untrained = max(untrained, key=lambda t: _mean(t[1], metric))
+    best_trained = max(trained, key=lambda t: _mean(t[1], metric))
+    word = "above" if _mean(best_untrained[1], metric) > _mean(best_trained[1], metric) else "below"
+    return (f"Read first: on {metric_column(metric).header} the strongest row that trains nothing ({best_untrained[0]}, "
+            f"{_mean(best_untrained[1], metric):.4f}) is {word} the best trained row ({best_trained[0]}, "
+            f"{_mean(best_trained[1], metric):.4f}).")
 
 
 def build_rl(experiment: ExperimentRuns, significance: SignificanceConfig) -> Table:
@@ -56,7 +78,7 @@ def build_rl(experiment: ExperimentRuns, significance: SignificanceConfig) -> Ta
         for column in columns
         # the reference row carries no mark (RAD-DPO's † already says they differ)
         if anchor is not None and key != REFERENCE and group is not anchor and group.has(column.key)
-        and anchor.has(column.key)
+        and anchor.has(column.key) and _trained(group)
     ]
     tests = run_comparisons(comparisons, significance)
     emphasis = {}
@@ -75,12 +97,14 @@ def build_rl(experiment: ExperimentRuns, significance: SignificanceConfig) -> Ta
                               n_seeds=0 if summary is None else summary.n_seeds,
                               emphasis=emphasis[(key, column.key)], marks=marks, pvalues=pvalues))
         table_rows.append(Row(label, tuple(cells), key=key))
-    notes = [
+    notes = [note for note in [_lookup_note(rows)] if note] + [
         f"Dataset {dataset}, model size {model_size}. {describe_runs(experiment)} {CELL_NOTE}",
         "Every row starts from the same SFT checkpoint with the same preference budget (steps, batch, examples); "
         "the reward-guided rows also decode G rollouts per prompt at every step (their cost is in each run's "
-        "train_summary.json: rollout_tokens, rollout_seconds). Rewards: the production-ranker proxy (exposure-"
-        "biased); invalid SIDs stay in the group with the invalid-SID reward. Final checkpoints only.",
+        "run.json budget: rollout_tokens, rollout_seconds). Rewards: the production-ranker proxy (exposure-"
+        "biased); invalid SIDs stay in the group with the invalid-SID reward. Rows marked \"best val.\" report the "
+        "checkpoint with the best validation score of the same training run (its step is marked in curve.csv); "
+        "the others the final checkpoint. The rows above continued SFT train nothing (Table 1's baselines).",
         "Bold: best, underline: second best per column (lowest for hallucination), compared as printed.",
         significance_legend(significance, "continued SFT (sft)", "RAD-DPO (raddpo)"),
         "Beyond the paper: AdaGRPO (gate thresholds are this benchmark's choices), EG-GRPO (CQ-SID) and GRPO.",

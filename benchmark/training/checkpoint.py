@@ -8,6 +8,7 @@ Layout of a training output directory::
         tokenizer.json, ...                   tokenizer.save_pretrained
         trainer_state.pt                      optimizer, scheduler, RNG, method state, counters, loss curve
         grbench.json                          provenance: split/catalog hashes, method, step, run key
+      snapshots/step-00000015/      models kept at the steps a validation curve evaluates (kept after the end)
       model/                        the final model, same files minus trainer_state.pt
       loss_curve.csv                step, loss, lr, grad_norm, examples, tokens, diagnostics...
       train_summary.json            written last: its presence marks a finished run
@@ -33,6 +34,7 @@ from benchmark.errors import ArtifactMismatchError, BenchmarkError
 log = logging.getLogger(__name__)
 
 CHECKPOINTS_DIR = "checkpoints"
+SNAPSHOTS_DIR = "snapshots"
 FINAL_DIR = "model"
 STATE_FILE = "trainer_state.pt"
 META_FILE = "grbench.json"
@@ -43,6 +45,23 @@ _STEP_DIR = re.compile(r"^step-(\d{8})$")
 
 def checkpoint_path(out_dir: Path | str, step: int) -> Path:
     return Path(out_dir) / CHECKPOINTS_DIR / f"step-{step:08d}"
+
+
+def snapshot_path(out_dir: Path | str, step: int) -> Path:
+    return Path(out_dir) / SNAPSHOTS_DIR / f"step-{step:08d}"
+
+
+def list_snapshots(out_dir: Path | str) -> dict[int, Path]:
+    """step -> model directory of the complete snapshots of ``out_dir`` (``train(snapshot_steps=...)``)."""
+    root = Path(out_dir) / SNAPSHOTS_DIR
+    if not root.is_dir():
+        return {}
+    found = {}
+    for child in root.iterdir():
+        match = _STEP_DIR.match(child.name)
+        if match and (child / "config.json").is_file():
+            found[int(match.group(1))] = child
+    return dict(sorted(found.items()))
 
 
 def list_checkpoints(out_dir: Path | str) -> list[tuple[int, Path]]:
@@ -84,6 +103,10 @@ def prune_checkpoints(out_dir: Path | str, keep: int) -> None:
 
 def remove_checkpoints(out_dir: Path | str) -> None:
     shutil.rmtree(Path(out_dir) / CHECKPOINTS_DIR, ignore_errors=True)
+
+
+def remove_snapshots(out_dir: Path | str) -> None:
+    shutil.rmtree(Path(out_dir) / SNAPSHOTS_DIR, ignore_errors=True)
 
 
 def load_trainer_state(path: Path | str) -> dict[str, Any]:

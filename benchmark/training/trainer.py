@@ -64,6 +64,10 @@ class TrainResult:
     wall_seconds: float  # summed over resumed sessions
     final_loss: float
     resumed_from: int  # the step this session started from (0: fresh)
+    # step -> model directory: the kept snapshots (``snapshot_steps``) and the final model at the last step
+    snapshots: dict[int, Path] = dataclasses.field(default_factory=dict)
+    rollout_tokens: int = 0  # SID tokens generated for rollouts (needs_rollouts methods; 0 otherwise)
+    rollout_seconds: float = 0.0  # wall time of rollout decoding, included in wall_seconds
 
 
 @dataclasses.dataclass
@@ -109,6 +113,7 @@ def train(
     resume: bool = True,
     metadata: dict[str, Any] | None = None,
     catalog: Any = None,
+    snapshot_steps: Sequence[int] = (),
 ) -> TrainResult:
     """Train ``model`` with ``method`` on ``examples`` for ``config.steps`` optimizer steps.
 
@@ -121,6 +126,9 @@ def train(
     metadata: provenance stored in every checkpoint's ``grbench.json`` (e.g. split_hash, catalog_hash).
     catalog: the SidCatalog whose SIDs count as valid rollouts (``needs_rollouts`` methods; default: the SIDs
         of the examples' candidates).
+    snapshot_steps: optimizer steps after which the model is also saved under ``out_dir/snapshots/`` and kept
+        (a validation curve evaluates them). Saving changes nothing in training, so they are not part of the
+        run's identity; the last step's snapshot is the final model.
 
     Raises BenchmarkError when the loss or gradient norm becomes NaN/inf (naming the method and step; the
     last good checkpoint is kept), ConfigError for examples/flags that do not fit the method,
@@ -130,6 +138,7 @@ def train(
     ctx = distributed.context()
     examples = [ex.capped(config.max_candidates) for ex in examples]
     _validate(method, examples, reference_model=reference_model, config=config, ctx=ctx)
+    snapshot_steps = _check_snapshot_steps(snapshot_steps, config)
     identity = {
         "method": method.name,
         "method_config": to_dict(method_config),
@@ -148,10 +157,16 @@ def train(
 
     finished = _finished_result(out_dir, run.key) if resume else None
     if finished is not None:
+        missing = sorted(set(snapshot_steps) - set(finished.snapshots))
+        if missing:
+            raise ArtifactMismatchError(
+                f"{out_dir} holds a finished run without the snapshots at steps {missing} that were asked for. "
+                f"Train into a fresh output directory, or pass resume=False to train it again.")
         log.info("%s: already trained (%s), nothing to do", out_dir, finished.checkpoint_dir)
         return finished
     if not resume and ctx.is_main:
         ckpt.remove_checkpoints(out_dir)
+        ckpt.remove_snapshots(out_dir)
         (out_dir / ckpt.SUMMARY_FILE).unlink(missing_ok=True)
     distributed.barrier()
 
@@ -228,6 +243,8 @@ def train(
                 log.info("%s step %d/%d loss %.5f lr %.3e grad_norm %.3f tokens/s %.0f %s",
                          method.name, step, config.steps, loss, lr, grad_norm, rate,
                          " ".join(f"{k}={v:.4g}" for k, v in diagnostics.items()))
+            if step in snapshot_steps and step < config.steps and ctx.is_main:
+                ckpt.save_model_dir(ckpt.snapshot_path(out_dir, step), model, tokenizer, _meta(run, progress))
             if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
                 progress.wall_seconds = wall_before + time.perf_counter() - session_start
                 _save(run, model=model, tokenizer=tokenizer, optimizer=optimizer, scheduler=scheduler, state=state,
@@ -348,6 +365,14 @@ def _validate(method: Any, examples: Sequence[Example], *, reference_model: Any,
             f"{ctx.world_size * config.grad_accum}, inf) so that every rank's micro-batches are non-empty. "
             f"Got {config.batch_size} instead."
         )
+
+
+def _check_snapshot_steps(steps: Sequence[int], config: TrainConfig) -> frozenset[int]:
+    for step in steps:
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= config.steps:
+            raise ConfigError(f"snapshot_steps must hold optimizer steps in [1, steps={config.steps}]. "
+                              f"Got {step!r} in {list(steps)!r} instead.")
+    return frozenset(steps)
 
 
 def _build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -474,6 +499,9 @@ def _finish(run: _Run, *, model: torch.nn.Module, tokenizer: Any, progress: _Pro
         wall_seconds=progress.wall_seconds,
         final_loss=final_loss,
         resumed_from=resumed_from,
+        snapshots={**ckpt.list_snapshots(out_dir), progress.step: out_dir / ckpt.FINAL_DIR},
+        rollout_tokens=progress.rollout_tokens,
+        rollout_seconds=progress.rollout_seconds,
     )
     if ctx.is_main:
         ckpt.save_model_dir(result.checkpoint_dir, model, tokenizer, _meta(run, progress))
@@ -529,6 +557,9 @@ def _finished_result(out_dir: Path, run_key: str) -> TrainResult | None:
         wall_seconds=float(summary["wall_seconds"]),
         final_loss=float(summary["final_loss"]),
         resumed_from=int(summary["resumed_from"]),
+        snapshots={**ckpt.list_snapshots(out_dir), int(summary["steps"]): out_dir / ckpt.FINAL_DIR},
+        rollout_tokens=int(summary.get("rollout_tokens", 0)),
+        rollout_seconds=float(summary.get("rollout_seconds", 0.0)),
     )
 
 

@@ -261,7 +261,7 @@ def test_dataclasses_cover_the_json_schema() -> None:
     schema = json_schema()
     stored = {f.name for f in dataclasses.fields(RunResult)}
     assert stored == set(schema["properties"])
-    assert stored - set(schema["required"]) == set(OPTIONAL_FIELDS) == {"environment", "tuning"}
+    assert stored - set(schema["required"]) == set(OPTIONAL_FIELDS) == {"environment", "tuning", "catalog"}
     supplied = {f.name for f in dataclasses.fields(RunRecord)}
     assert stored - supplied == {"schema_version", "n_queries", "metrics", "files"}
 
@@ -352,7 +352,7 @@ def test_query_descriptors_are_stored_sorted_with_the_metrics_and_survive_a_copy
 
 
 @pytest.mark.parametrize("queries, message", [
-    ({"cluster": ["a", "b", "c"]}, "takes the columns \\['query', 'query_seen'\\]. Got 'cluster'"),
+    ({"cluster": ["a", "b", "c"]}, "takes the columns \\['query', 'query_seen', 'target_bucket'\\]. Got 'cluster'"),
     ({"query": ["a", "b"]}, "one value per query: shape \\(3,\\) expected"),
     ({"query": [1, 2, 3]}, "must hold the query texts"),
     ({"query_seen": [0, 2, 1]}, "must hold 0 or 1"),

@@ -8,7 +8,7 @@ import pytest
 from benchmark.artifacts import cache_root
 from benchmark.errors import ArtifactMismatchError, ConfigError
 from benchmark.sids import SidConfig, build_key, build_sids, load_catalog
-from benchmark.sids import build as build_module
+from benchmark.sids import builders as builders_module
 
 from .conftest import make_dataset
 
@@ -25,7 +25,7 @@ def test_build_is_cached_and_deterministic(tiny_dataset, monkeypatch: pytest.Mon
     def fail(*args, **kwargs):
         raise AssertionError("a cached catalog must not be recomputed")
 
-    monkeypatch.setattr(build_module, "rq_kmeans", fail)
+    monkeypatch.setattr(builders_module, "quantize", fail)
     again = build_sids(tiny_dataset, dataclasses.replace(COOC, batch_size=3))  # speed knob: same key
     assert again.catalog_hash == catalog.catalog_hash
     monkeypatch.undo()

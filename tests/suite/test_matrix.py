@@ -170,7 +170,6 @@ def test_the_resolved_config_is_plain_json_with_floats_as_floats() -> None:
 
 def test_run_json_stores_the_resolved_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """execute_run files the resolved configuration (DPO's beta included) under the key that hashes it."""
-    from pathlib import Path
     from types import SimpleNamespace
 
     from benchmark.artifacts import hash_json
@@ -179,13 +178,12 @@ def test_run_json_stores_the_resolved_configuration(monkeypatch: pytest.MonkeyPa
 
     spec = _dpo_spec()
     hashes = {"split_hash": "s" * 16, "test_hash": "t" * 16, "catalog_hash": "c" * 16}
-    trained = SimpleNamespace(checkpoint_dir=Path("ckpt"), steps=60, examples_seen=1920, tokens=1, flops=1.0,
-                              wall_seconds=1.0)
+    budget = {"optimizer_steps": 60, "batch_size": 32, "examples_seen": 1920, "tokens": 1, "flops": 1.0,
+              "train_seconds": 1.0, "eval_seconds": 1.0}
     monkeypatch.setattr(runner, "prepare", lambda spec, data_dir: SimpleNamespace(hashes=hashes))
-    monkeypatch.setattr(runner, "sft_checkpoint", lambda spec, prepared: Path("sft") / "x")
-    monkeypatch.setattr(runner, "method_checkpoint", lambda spec, prepared, sft_dir: trained)
-    monkeypatch.setattr(runner, "evaluate", lambda *a, **k: SimpleNamespace(rankings=SimpleNamespace(seconds=1.0)))
-    monkeypatch.setattr(runner, "record_run", lambda out, record, evaluation, rankings: write_run(
+    monkeypatch.setattr(runner, "catalog_summary", lambda catalog: None)  # no catalog behind this stand-in
+    monkeypatch.setattr(runner, "evaluate_trained", lambda spec, prepared: (SimpleNamespace(), budget, None))
+    monkeypatch.setattr(runner, "record_run", lambda out, record, evaluation, rankings, curve: write_run(
         out, record, [0, 1], {"halluc": [0.0, 1.0]}))
     stored = load_run(runner.execute_run(spec, tmp_path, None, "quick")).result
     assert stored.config["method_config"] == {"beta": 0.1}

@@ -13,9 +13,14 @@ from benchmark.suite.profiles import load_profile
 def test_rl_runs_every_method_and_one_mixture_per_lambda(profile: str) -> None:
     loaded = load_profile(profile)
     specs = [s for s in expand(loaded, only=("rl",)) if s.seed == loaded.seeds[0]]
-    assert sorted((s.method, s.variant.get("lam")) for s in specs) == sorted(
-        [(m, None) for m in ("sft", "raddpo", "grpo", "eg-grpo", "adagrpo")]
-        + [("nll-grpo", lam) for lam in (0.1, 0.5, 1.0)])
+    trained = [(m, None) for m in ("sft", "raddpo", "grpo", "eg-grpo", "adagrpo")] + [
+        ("nll-grpo", lam) for lam in (0.1, 0.5, 1.0)]
+    # the non-learned rows of Table 1, then every trained run at its final and its best-validation checkpoint
+    assert sorted((s.method, s.variant.get("lam"), s.checkpoint) for s in specs) == sorted(
+        [(m, None, "final") for m in loaded.table1.baselines]
+        + [(m, lam, checkpoint) for m, lam in trained for checkpoint in ("final", "best")])
+    for spec in specs:
+        assert (spec.variant.get("checkpoint") == "best") == (spec.checkpoint == "best")
     for spec in specs:
         if spec.method == "nll-grpo":
             assert resolve(spec).method.lam == spec.variant["lam"]

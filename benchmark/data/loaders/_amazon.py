@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import html
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,16 +44,21 @@ class AmazonFormat:
         return f"Amazon {self.release} metadata (JSON lines with {self.item}, title, {self.category}, {self.brand})"
 
 
-def _text(obj: dict, field: str, path: Path, lineno: int, expected: str) -> str:
+def _text(obj: dict, field: str, path: Path | str, lineno: int, expected: str) -> str:
     """An optional string field, HTML entities unescaped (the crawls keep e.g. ``&amp;`` in titles)."""
     return html.unescape(json_field(obj, field, (str,), path, lineno, expected, required=False, default="")).strip()
 
 
-def _category_path(obj: dict, field: str, path: Path, lineno: int) -> str:
+def _category_path(obj: dict, field: str, path: Path | str, lineno: int) -> str:
     levels = json_field(obj, field, (list,), path, lineno, "a list of category names", required=False, default=[])
     if not all(isinstance(level, str) for level in levels):
         raise DataError(f"{path}: line {lineno}: field {field!r} has value {levels!r} (expected a list of strings).")
     return CATEGORY_SEPARATOR.join(html.unescape(level).strip() for level in levels if level.strip())
+
+
+# One source of records: where they come from (a file path, or a Hub dataset and its config, for messages)
+# and (1-based line or row number, record) pairs.
+Records = tuple[Path | str, Iterable[tuple[int, dict[str, Any]]]]
 
 
 def load_amazon_json(fmt: AmazonFormat, reviews: Path | str, meta: Path | str | None) -> CanonicalData:
@@ -61,15 +68,27 @@ def load_amazon_json(fmt: AmazonFormat, reviews: Path | str, meta: Path | str | 
     absent from the metadata keep empty text.
     """
     reviews = Path(reviews)
+    meta_records = None
+    if meta is not None:
+        meta = Path(meta)
+        meta_records = (meta, iter_json_lines(meta, fmt.meta_what()))
+    return load_amazon_records(fmt, (reviews, iter_json_lines(reviews, fmt.reviews_what())), meta_records,
+                               f"Amazon {fmt.release} files {reviews}")
+
+
+def load_amazon_records(fmt: AmazonFormat, reviews: Records, meta: Records | None, source: str) -> CanonicalData:
+    """Canonical tables from review and (optional) metadata records, whatever they were read from (JSON
+    lines, or rows of a Hugging Face dataset): the same field checks and the same tables either way."""
+    reviews_at, review_records = reviews
     user_src: list[str] = []
     item_src: list[str] = []
     raw_times: list[int] = []
     seen: set[tuple[str, str, int]] = set()
-    for lineno, obj in iter_json_lines(reviews, fmt.reviews_what()):
-        user = json_field(obj, fmt.user, (str,), reviews, lineno, "a user id string")
-        item = json_field(obj, fmt.item, (str,), reviews, lineno, "a product ASIN string")
+    for lineno, obj in review_records:
+        user = json_field(obj, fmt.user, (str,), reviews_at, lineno, "a user id string")
+        item = json_field(obj, fmt.item, (str,), reviews_at, lineno, "a product ASIN string")
         unit = "seconds" if fmt.time_units_per_second == 1 else "milliseconds"
-        time = json_int(obj, fmt.time, reviews, lineno, f"an integer unix time in {unit}")
+        time = json_int(obj, fmt.time, reviews_at, lineno, f"an integer unix time in {unit}")
         if (user, item, time) in seen:
             continue
         seen.add((user, item, time))
@@ -81,12 +100,12 @@ def load_amazon_json(fmt: AmazonFormat, reviews: Path | str, meta: Path | str | 
     categories: dict[str, str] = {}
     brands: dict[str, str] = {}
     if meta is not None:
-        meta = Path(meta)
-        for lineno, obj in iter_json_lines(meta, fmt.meta_what()):
-            item = json_field(obj, fmt.item, (str,), meta, lineno, "a product ASIN string")
-            titles[item] = _text(obj, "title", meta, lineno, "a title string")
-            categories[item] = _category_path(obj, fmt.category, meta, lineno)
-            brands[item] = _text(obj, fmt.brand, meta, lineno, "a brand string")
+        meta_at, meta_records = meta
+        for lineno, obj in meta_records:
+            item = json_field(obj, fmt.item, (str,), meta_at, lineno, "a product ASIN string")
+            titles[item] = _text(obj, "title", meta_at, lineno, "a title string")
+            categories[item] = _category_path(obj, fmt.category, meta_at, lineno)
+            brands[item] = _text(obj, fmt.brand, meta_at, lineno, "a brand string")
 
     item_codes, item_ids = dense_ids(item_src)
     users, user_ids = dense_ids(user_src)
@@ -100,4 +119,4 @@ def load_amazon_json(fmt: AmazonFormat, reviews: Path | str, meta: Path | str | 
     raw = np.asarray(raw_times, dtype=np.int64)
     # Sub-second units keep their order among events within the same second.
     interactions = make_interactions(users, item_codes, raw // fmt.time_units_per_second, tiebreak=raw)
-    return validate(CanonicalData(items, interactions, tuple(user_ids), f"Amazon {fmt.release} files {reviews}"))
+    return validate(CanonicalData(items, interactions, tuple(user_ids), source))

@@ -1,0 +1,243 @@
+"""How items get their IDs (issue #16, beyond the paper): each SID builder under the same SFT budget (and the same
+methods on top), on the ordered item's HR@10, MRR, NDCG@10, the rank-1 hallucination rate and the collision rate
+of the builder's catalog, then HR@10 on the test queries whose ordered item is a head, torso or tail item
+(terciles of training clicks, ``benchmark.sids.buckets``; the run's per-query ``target_bucket``).
+
+One section per builder, one row per method (the untrained ``sft-start`` first). † marks a cell that differs from
+the ``rqkmeans`` row of the same method (paired permutation test on the per-query values of the cell's queries:
+all of them, or those of one bucket), Holm-corrected over the whole table. The collision rate is a property of the
+catalog, not of the queries: it is read from each run's run.json (``catalog``, recorded by the suite) and never
+tested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from benchmark.results.schema import TARGET_BUCKETS
+from benchmark.stats import seed_summary
+from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs
+from benchmark.tables.markers import (
+    SFT_MARK,
+    Comparison,
+    SignificanceConfig,
+    rank_emphasis,
+    run_comparisons,
+    significance_legend,
+)
+from benchmark.tables.render import Cell, Column, Row, Table, metric_column
+from benchmark.tables.table1 import method_label
+
+METRICS = ("target_hit@10", "target_mrr", "target_ndcg@10", "halluc@1")
+BUCKET_METRIC = "target_hit@10"
+COLLISION = "catalog:collision_rate"
+REFERENCE = "rqkmeans"  # † against this builder's row of the same method
+BUILDER_ORDER = ("rqkmeans", "dualtower", "sci")
+BUILDER_LABELS = {"rqkmeans": "RQ-KMeans", "dualtower": "Dual tower", "sci": "SCI"}
+METHOD_ORDER = ("sft", "raddpo")
+BUCKET_GROUP = "HR@10 per target bucket"
+
+
+def bucket_key(bucket: str) -> str:
+    return f"{BUCKET_METRIC}:{bucket}"
+
+
+@dataclasses.dataclass(frozen=True)
+class BucketRuns(MethodRuns):
+    """``MethodRuns`` restricted to the test queries whose ordered item falls in ``bucket`` (the stored
+    ``target_bucket`` column): its summaries and per-query arrays, hence its tests, see those queries only."""
+
+    bucket: str = "head"
+
+    def has(self, metric: str) -> bool:
+        return super().has(metric) and all(_has_buckets(run) for run in self.runs)
+
+    def summary(self, metric: str):
+        """Mean and std over seeds of each run's mean over the bucket's queries; None when a run has none."""
+        if not self.has(metric):
+            return None
+        frames = [self._run_frame(i) for i in range(len(self.runs))]
+        if any(len(f) == 0 for f in frames):
+            return None
+        return seed_summary([float(f[metric].mean()) for f in frames])
+
+    def _run_frame(self, index: int) -> pd.DataFrame:
+        key = ("bucket", index)
+        if key not in self._frames:
+            frame = super()._run_frame(index)
+            self._frames[key] = frame[frame["target_bucket"] == self.bucket]
+        return self._frames[key]
+
+
+def _has_buckets(run) -> bool:
+    # the parquet schema only: no per-query data is read for this
+    return "target_bucket" in pq.read_schema(run.path / run.result.files["per_query"]).names
+
+
+def _rows(experiment: ExperimentRuns) -> list[tuple[str, str, str, MethodRuns]]:
+    """(row key "builder/method", builder, method, runs) in table order: builders as BUILDER_ORDER then by name;
+    within a builder the rows that train nothing, then METHOD_ORDER, then other methods by name."""
+    builders = sorted({str(v.get("builder")) for v in experiment.variants() if "builder" in v},
+                      key=lambda b: (BUILDER_ORDER.index(b) if b in BUILDER_ORDER else len(BUILDER_ORDER), b))
+    methods = {m: i for i, m in enumerate(METHOD_ORDER)}
+    out = []
+    for builder in builders:
+        groups = [(m, g) for m in experiment.methods() for g in [experiment.get(m, {"builder": builder})] if g is not None]
+        groups.sort(key=lambda t: (_trained(t[1]), methods.get(t[0], len(METHOD_ORDER)), t[0]))
+        out += [(f"{builder}/{method}", builder, method, group) for method, group in groups]
+    return out
+
+
+def _trained(group: MethodRuns) -> bool:
+    return any(run.result.budget.optimizer_steps > 0 for run in group.runs)
+
+
+def _collision(group: MethodRuns) -> Cell:
+    """The catalog's collision rate: one value per run (the same catalog for every seed of a builder unless its
+    seed changes it); missing when a run stored no catalog statistics."""
+    values = [(run.result.catalog or {}).get("collision_rate") for run in group.runs]
+    if not values or any(v is None for v in values):
+        return Cell()
+    summary = seed_summary([float(v) for v in values])
+    return Cell(value=summary.mean, std=summary.std, n_seeds=summary.n_seeds)
+
+
+def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfig) -> Table:
+    dataset = experiment.single("dataset")
+    model_size = experiment.single("model_size")
+    metric_columns = tuple(metric_column(m) for m in METRICS)
+    collision = Column(COLLISION, "Collision", "Catalog", lower_is_better=True)
+    bucket_columns = tuple(Column(bucket_key(b), b.capitalize(), BUCKET_GROUP) for b in TARGET_BUCKETS)
+    columns = (*metric_columns, collision, *bucket_columns)
+    rows = _rows(experiment)
+    # the runs behind each tested column: all queries, or one bucket's
+    cells: dict[tuple[str, str], MethodRuns] = {}
+    for key, _, _, group in rows:
+        for column in metric_columns:
+            cells[(key, column.key)] = group
+        for bucket in TARGET_BUCKETS:
+            cells[(key, bucket_key(bucket))] = BucketRuns(group.method, group.variant, group.runs, bucket=bucket)
+    tested = [*metric_columns, *bucket_columns]
+    comparisons = []
+    for key, builder, method, _ in rows:
+        anchor_key = f"{REFERENCE}/{method}"
+        if builder == REFERENCE or (anchor_key, METRICS[0]) not in cells:
+            continue
+        for column in tested:
+            metric = column.key.split(":", 1)[0]
+            treatment, control = cells[(key, column.key)], cells[(anchor_key, column.key)]
+            if treatment.has(metric) and control.has(metric):
+                comparisons.append(Comparison(key, column.key, SFT_MARK, treatment, control, metric))
+    tests = run_comparisons(comparisons, significance)
+
+    values: dict[tuple[str, str], Cell] = {}
+    for key, _, _, group in rows:
+        values[(key, COLLISION)] = _collision(group)
+        for column in tested:
+            summary = cells[(key, column.key)].summary(column.key.split(":", 1)[0])
+            marks, pvalues = tests.cell(key, column.key)
+            values[(key, column.key)] = Cell(
+                value=None if summary is None else summary.mean, std=None if summary is None else summary.std,
+                n_seeds=0 if summary is None else summary.n_seeds, marks=marks, pvalues=pvalues)
+    for column in columns:
+        ranked = rank_emphasis([values[(key, column.key)].value for key, *_ in rows], column.decimals,
+                               column.lower_is_better)
+        for (key, *_), mark in zip(rows, ranked):
+            values[(key, column.key)] = dataclasses.replace(values[(key, column.key)], emphasis=mark)
+    table_rows = tuple(
+        Row(method_label(method), tuple(values[(key, c.key)] for c in columns), key=key,
+            section=BUILDER_LABELS.get(builder, builder))
+        for key, builder, method, _ in rows
+    )
+    notes = [
+        f"Dataset {dataset}, model size {model_size}. {describe_runs(experiment)} {CELL_NOTE}",
+        "Every builder gets its own SID catalog and SFT checkpoint, trained with the same SFT budget; the methods "
+        "below it start from that checkpoint with the same preference budget. SFT start: the SFT checkpoint itself "
+        "(no preference stage).",
+        "Collision: the share of catalog items whose SID holds more than one item (run.json `catalog`, recorded "
+        "when the run was computed; a property of the catalog, not tested).",
+        _bucket_note(rows),
+        "Bold: best, underline: second best per column over all rows (lowest for hallucination and collision), "
+        "compared as printed.",
+        significance_legend(significance, "the RQ-KMeans row of the same method (per bucket: on that bucket's "
+                            "queries)", None),
+        "Beyond the paper: the dual tower and SCI builders follow the documented ideas (benchmark/sids/"
+        "builders.py names every choice); cold-start items and variable-length SIDs are not part of this table.",
+    ]
+    if tests.skipped:
+        notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
+    return Table(name="sids", title=f"SID builders on {dataset}", stub_header="Builder / method", columns=columns,
+                 rows=table_rows, notes=tuple(note for note in notes if note))
+
+
+def _bucket_note(rows: list[tuple[str, str, str, MethodRuns]]) -> str:
+    """How the buckets are defined and how many test queries each holds (from the first run that stored them)."""
+    definition = ("Buckets: the ordered item's terciles of training clicks (head, torso, tail; ties share a "
+                  "bucket, items never clicked in training are tail), stored per test query as `target_bucket`.")
+    runs = [run for *_, group in rows for run in group.runs]
+    with_buckets = [run for run in runs if _has_buckets(run)]
+    if not with_buckets:
+        return definition + " No run stored them (runs computed before the column existed): bucket cells are empty."
+    counts = with_buckets[0].per_query()["target_bucket"].value_counts()
+    sizes = ", ".join(f"{b} {int(counts.get(b, 0))}" for b in TARGET_BUCKETS)
+    note = f"{definition} Test queries per bucket: {sizes}."
+    if len(with_buckets) < len(runs):
+        note += f" {len(runs) - len(with_buckets)} of {len(runs)} runs stored no buckets (their cells are empty)."
+    return note
+
+
+def render_sids_png(table: Table) -> bytes:
+    """HR@10 per popularity bucket, one bar per builder in each bucket, one panel per method; hatched bars differ
+    from RQ-KMeans (†). Drawn with the Agg canvas directly and without the "Software" PNG chunk, so the bytes
+    depend only on the table and the matplotlib version."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    index = {c.key: i for i, c in enumerate(table.columns)}
+    builders: list[tuple[str, str]] = []
+    methods: list[tuple[str, str]] = []
+    for row in table.rows:
+        builder, method = row.key.split("/", 1)
+        if builder not in [b for b, _ in builders]:
+            builders.append((builder, row.section))
+        if method not in [m for m, _ in methods]:
+            methods.append((method, row.label))
+    by_key = {row.key: row for row in table.rows}
+    colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
+    figure = Figure(figsize=(3.6 * max(1, len(methods)) + 0.6, 3.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = np.atleast_1d(figure.subplots(1, max(1, len(methods)), sharey=True))
+    width = 0.8 / max(1, len(builders))
+    positions = np.arange(len(TARGET_BUCKETS), dtype=np.float64)
+    for ax, (method, label) in zip(axes, methods):
+        for i, (builder, builder_label) in enumerate(builders):
+            row = by_key.get(f"{builder}/{method}")
+            if row is None:
+                continue
+            cells = [row.cells[index[bucket_key(b)]] for b in TARGET_BUCKETS]
+            heights = [0.0 if c.value is None else c.value for c in cells]
+            errors = [0.0 if c.std is None or math.isnan(c.std) else c.std for c in cells]
+            x = positions - 0.4 + width * (i + 0.5)
+            bars = ax.bar(x, heights, width, yerr=errors, color=colors[i % len(colors)], label=builder_label,
+                          error_kw={"linewidth": 0.8})
+            for bar, cell in zip(bars, cells):
+                if cell.marks:
+                    bar.set_hatch("//")
+        ax.set_title(label, fontsize=10)
+        ax.set_xticks(positions, list(TARGET_BUCKETS))
+        ax.tick_params(labelsize=8)
+        ax.grid(True, axis="y", color="#eeeeee", linewidth=0.6)
+    axes[0].set_ylabel("HR@10 of the ordered item", fontsize=9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[0].legend(handles, labels, fontsize=8, frameon=False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
