@@ -16,11 +16,17 @@ if TYPE_CHECKING:
 
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
-    return [
-        spec_for(profile, "fig2", method, seed, preference_fraction=float(f), variant={"preference_fraction": float(f)})
-        for f in profile.fig2.fractions
-        for method in profile.fig2.methods
-    ]
+    """Each method at each fraction under each budget of ``fig2.budgets``. A fixed-steps run carries the variant
+    {"budget": "steps"}; at 100% data the two budgets are one run, filed once (as the fixed-epochs point)."""
+    specs = []
+    for budget in profile.fig2.budgets:
+        for f in profile.fig2.fractions:
+            if budget == "steps" and float(f) == 1.0 and "epochs" in profile.fig2.budgets:
+                continue
+            variant = {"preference_fraction": float(f), **({"budget": "steps"} if budget == "steps" else {})}
+            specs += [spec_for(profile, "fig2", method, seed, preference_fraction=float(f), fraction_budget=budget,
+                               variant=variant) for method in profile.fig2.methods]
+    return specs
 
 
 def build_table(experiment: ExperimentRuns, significance: SignificanceConfig, paper_dir: Path | None) -> Table:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from benchmark.artifacts import hash_json
 from benchmark.config import from_dict, to_dict
 from benchmark.errors import BenchmarkError, ConfigError
-from benchmark.suite.profiles import CurveSettings, Profile
+from benchmark.suite.profiles import FRACTION_BUDGETS, CurveSettings, Profile
 
 if TYPE_CHECKING:
     from benchmark.data.config import DataConfig
@@ -58,6 +58,10 @@ class RunSpec:
     # the numbers and are hashed; a "final" run's key is what it was before curves existed).
     curve: dict = dataclasses.field(default_factory=dict)
     checkpoint: str = "final"
+    # With preference_fraction < 1, what stays fixed: "epochs" (the steps scale with the fraction: the paper's
+    # reading, one number of passes over the data) or "steps" (the profile's steps: more passes over less data).
+    # Hashed only for "steps" below 1.0 (at 1.0 the two are one run), so every "epochs" run keeps its key.
+    fraction_budget: str = "epochs"
 
     def compute_config(self) -> dict[str, Any]:
         """Everything that determines the numbers, resolved (every default filled in, as plain JSON); the
@@ -75,9 +79,15 @@ class RunSpec:
             "preference": plain_config(resolved.preference),
             "method_config": plain_config(resolved.method),
             "preference_fraction": float(self.preference_fraction),
+            **({"fraction_budget": "steps"} if self.fixed_steps else {}),
             "eval": plain_config(resolved.eval),
             **({"checkpoint": {"report": "best", **self.curve_settings()}} if self.checkpoint == "best" else {}),
         }
+
+    @property
+    def fixed_steps(self) -> bool:
+        """Whether a data-scale run keeps the profile's steps (``fraction_budget: steps``, below 100% data)."""
+        return self.fraction_budget == "steps" and self.preference_fraction != 1.0
 
     def curve_settings(self) -> dict[str, Any]:
         """The validation-curve settings, every default filled in (``CurveSettings``)."""
@@ -178,7 +188,11 @@ def resolve(spec: RunSpec) -> ResolvedRun:
     from benchmark.model.config import ModelConfig
 
     sft = _train_config(spec.sft, spec.seed, "sft.")
-    preference = _train_config(spec.preference, spec.seed, "preference.", spec.preference_fraction)
+    if spec.fraction_budget not in FRACTION_BUDGETS:
+        raise ConfigError(f"The 'fraction_budget' of a run must be one of {list(FRACTION_BUDGETS)}. "
+                          f"Got {spec.fraction_budget!r} instead.")
+    scale = 1.0 if spec.fixed_steps else spec.preference_fraction
+    preference = _train_config(spec.preference, spec.seed, "preference.", scale)
     model = from_dict(ModelConfig, spec.model, "model.")
     return ResolvedRun(data, sids, eval_config, method, sft, preference, model)
 

@@ -81,14 +81,25 @@ class Table2Settings:
         _check_list("Table2Settings", "methods", self.methods)
 
 
+FRACTION_BUDGETS = ("epochs", "steps")  # what a data-scale run keeps fixed (RunSpec.fraction_budget)
+
+
 @dataclasses.dataclass(frozen=True)
 class Fig2Settings:
+    """Figure 2: ``methods`` at each preference-data ``fractions``, under each of ``budgets``: ``epochs`` (the
+    preference steps scale with the fraction: one number of passes, the paper's reading) and/or ``steps`` (the
+    profile's steps at every fraction: more passes over less data), so data and steps can be told apart."""
+
     fractions: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
     methods: tuple[str, ...] = ("sft", "dpo", "raddpo")
+    budgets: tuple[str, ...] = ("epochs",)
 
     def __post_init__(self) -> None:
         _check_list("Fig2Settings", "fractions", self.fractions)
         _check_list("Fig2Settings", "methods", self.methods)
+        _check_list("Fig2Settings", "budgets", self.budgets)
+        for budget in self.budgets:
+            check_choice("Fig2Settings", "budgets", budget, FRACTION_BUDGETS)
         if not self.fractions:
             raise ConfigError("The 'fractions' parameter of Fig2Settings must be a non-empty list. Got [].")
         for value in self.fractions:

@@ -135,6 +135,8 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
             if treatment.has(metric) and control.has(metric):
                 comparisons.append(Comparison(key, column.key, SFT_MARK, treatment, control, metric))
     tests = run_comparisons(comparisons, significance)
+    # rows sharing a query text are not independent: the tests flip signs per query (as Table 1 under protocol 2)
+    clustered = bool(rows) and all(group.clusters() is not None for *_, group in rows)
 
     values: dict[tuple[str, str], Cell] = {}
     for key, _, _, group in rows:
@@ -166,7 +168,7 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
         "Bold: best, underline: second best per column over all rows (lowest for hallucination and collision), "
         "compared as printed.",
         significance_legend(significance, "the RQ-KMeans row of the same method (per bucket: on that bucket's "
-                            "queries)", None),
+                            "queries)", None, clustered=clustered),
         "Beyond the paper: the dual tower and SCI builders follow the documented ideas (benchmark/sids/"
         "builders.py names every choice); cold-start items and variable-length SIDs are not part of this table.",
     ]
@@ -230,6 +232,7 @@ def render_sids_png(table: Table) -> bytes:
                 if cell.marks:
                     bar.set_hatch("//")
         ax.set_title(label, fontsize=10)
+        ax.set_xlabel("ordered item's bucket (hatched: † against RQ-KMeans)", fontsize=8)
         ax.set_xticks(positions, list(TARGET_BUCKETS))
         ax.tick_params(labelsize=8)
         ax.grid(True, axis="y", color="#eeeeee", linewidth=0.6)

@@ -180,7 +180,7 @@ def test_run_json_stores_the_resolved_configuration(monkeypatch: pytest.MonkeyPa
     hashes = {"split_hash": "s" * 16, "test_hash": "t" * 16, "catalog_hash": "c" * 16}
     budget = {"optimizer_steps": 60, "batch_size": 32, "examples_seen": 1920, "tokens": 1, "flops": 1.0,
               "train_seconds": 1.0, "eval_seconds": 1.0}
-    monkeypatch.setattr(runner, "prepare", lambda spec, data_dir: SimpleNamespace(hashes=hashes))
+    monkeypatch.setattr(runner, "prepare", lambda spec, data_dir: SimpleNamespace(hashes=hashes, catalog=None))
     monkeypatch.setattr(runner, "catalog_summary", lambda catalog: None)  # no catalog behind this stand-in
     monkeypatch.setattr(runner, "evaluate_trained", lambda spec, prepared: (SimpleNamespace(), budget, None))
     monkeypatch.setattr(runner, "record_run", lambda out, record, evaluation, rankings, curve: write_run(
