@@ -209,6 +209,19 @@ def checkpoint_note(experiment: ExperimentRuns) -> str:
     return f" {len(best)} of {len(trained)} trained runs report {chosen}, the others their final checkpoint."
 
 
+def tuning_note(experiment: ExperimentRuns) -> str:
+    """Which trained runs use a configuration a tuning study chose (``grbench tune``), and where the study is."""
+    trained = [r for r in experiment.runs if r.result.budget.optimizer_steps > 0]
+    tuned = [r for r in trained if getattr(r.result, "tuning", None)]
+    if not tuned:
+        return ""
+    studies = sorted({str(r.result.tuning.get("study")) for r in tuned})
+    methods = ", ".join(sorted({r.result.method for r in tuned}))
+    metric = tuned[0].result.tuning.get("metric")
+    return (f" {len(tuned)} of {len(trained)} trained runs ({methods}) use the configuration their tuning study "
+            f"chose on the validation split by {metric} ({', '.join(studies)}); the others the profile's defaults.")
+
+
 def describe_runs(experiment: ExperimentRuns) -> str:
     """One line for table notes: runs, seeds and test queries behind the table."""
     seeds = experiment.seeds()
@@ -223,7 +236,7 @@ def describe_runs(experiment: ExperimentRuns) -> str:
             for g in short
         )
         line += f" Unequal seeds, compare with care: {cells}."
-    line += checkpoint_note(experiment)
+    line += checkpoint_note(experiment) + tuning_note(experiment)
     dirty = [r for r in experiment.runs if provenance.is_dirty(r.result.code_revision)]
     if dirty:
         line += (f" {len(dirty)} run(s) were computed from uncommitted code ({dirty[0].result.code_revision}): "
