@@ -218,8 +218,10 @@ def tuning_note(experiment: ExperimentRuns) -> str:
     studies = sorted({str(r.result.tuning.get("study")) for r in tuned})
     methods = ", ".join(sorted({r.result.method for r in tuned}))
     metric = tuned[0].result.tuning.get("metric")
-    return (f" {len(tuned)} of {len(trained)} trained runs ({methods}) use the configuration their tuning study "
-            f"chose on the validation split by {metric} ({', '.join(studies)}); the others the profile's defaults.")
+    which = "All trained runs" if len(tuned) == len(trained) else f"{len(tuned)} of {len(trained)} trained runs"
+    rest = "" if len(tuned) == len(trained) else "; the others the profile's defaults"
+    return (f" {which} ({methods}) use the configuration their tuning study chose on the validation split by "
+            f"{metric} ({', '.join(studies)}){rest}.")
 
 
 def describe_runs(experiment: ExperimentRuns) -> str:
