@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "run",
     "tune",
     "reproduce",
+    "parity",
     "publish",
     "tables",
     "submit",

@@ -10,6 +10,11 @@ Reachable ceilings: SIDs collide, and an item-level ranking expands a SID to its
 (training popularity, then item id), so even a perfect SID ranking can place the ordered item below the other
 items of its SID. The item-level target ceilings are those of the best possible SID ranking (the ordered
 item's SID first); SID-level target ceilings are 1; a category-level hit is always reachable.
+
+Popularity buckets and cold start (issue #16): items per head / torso / tail tercile of training clicks
+(``benchmark.sids.buckets``) and the evaluated test rows per bucket of their ordered item, on the full split and
+under the ``sids`` experiment's cold start (``benchmark.sids.coldstart``: a seeded share of items held out of
+training, whose test rows form the ``cold`` bucket), with what holding them out removes from training.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.evaluation import EvalConfig, select_queries
+from benchmark.sids.coldstart import DEFAULT_COLD_START
 
 CARD_METRICS = ("target_hit@10", "target_hit@100", "target_mrr", "target_sid_hit@8", "target_sid_mrr", "item_hit@10",
                 "halluc@1")
@@ -80,6 +86,35 @@ def code_space(catalog: Any) -> dict[str, float]:
     return {"valid_sids": valid, "code_space": space, "valid_share": valid / space}
 
 
+@dataclasses.dataclass(frozen=True)
+class BucketCounts:
+    """Items and evaluated test rows per bucket, on the full split and under cold start (``cold_start``)."""
+
+    items: dict[str, int]  # full split: head / torso / tail
+    test_rows: dict[str, int]
+    cold_items: dict[str, int]  # under cold start: head / torso / tail / cold
+    cold_test_rows: dict[str, int]
+    removed: dict[str, Any]  # hold_out_cold's counts (``ColdCounts``)
+
+
+def bucket_counts(dataset: Any, test: pd.DataFrame, cold_start: float) -> BucketCounts:
+    """Per-bucket counts of ``dataset`` (a ``BuiltDataset``) and its evaluated ``test`` rows, without and with
+    the cold-start share ``cold_start`` held out (``hold_out_cold``: the buckets of the sids experiment's runs)."""
+    from benchmark.sids.buckets import BUCKETS, LABELS, item_buckets
+    from benchmark.sids.coldstart import cold_mask, hold_out_cold
+
+    def count(labels: np.ndarray, names: Sequence[str]) -> dict[str, int]:
+        return {name: int((labels == name).sum()) for name in names}
+
+    targets = test["target"].to_numpy(dtype=np.int64)
+    full = item_buckets(np.asarray(dataset.item_popularity))
+    held = hold_out_cold(dataset, cold_start)
+    cold = item_buckets(np.asarray(held.item_popularity), cold_mask(held))
+    return BucketCounts(items=count(full, BUCKETS), test_rows=count(full[targets], BUCKETS),
+                        cold_items=count(cold, LABELS), cold_test_rows=count(cold[targets], LABELS),
+                        removed=dict(held.stats.get("cold_start", {})))
+
+
 def baseline_scores(dataset: Any, catalog: Any, sid_config: Any, eval_config: EvalConfig) -> dict[str, dict]:
     """Mean metrics of every non-learned baseline on the evaluated test queries: all, seen and unseen."""
     from benchmark.inference import score_frame
@@ -101,8 +136,9 @@ def baseline_scores(dataset: Any, catalog: Any, sid_config: Any, eval_config: Ev
 
 
 def render_card(dataset: Any, catalog: Any, scores: Mapping[str, Mapping[str, Mapping[str, float]]],
-                eval_config: EvalConfig, profile: str) -> str:
-    """The Markdown card (see the module docstring)."""
+                eval_config: EvalConfig, profile: str, cold_start: float = DEFAULT_COLD_START) -> str:
+    """The Markdown card (see the module docstring); ``cold_start``: the share of the ``sids`` experiment
+    (``sid_builders.cold_start``) its bucket section reports."""
     stats = dataset.stats
     protocol = int(getattr(dataset.config, "protocol", 1))
     test = select_queries(dataset.test, eval_config.max_queries)
@@ -151,6 +187,8 @@ def render_card(dataset: Any, catalog: Any, scores: Mapping[str, Mapping[str, Ma
     if protocol >= 2 and "held_out_queries" in seen_stats:
         lines.append(f"| query nodes held out of training (protocol 2) | {seen_stats['held_out_queries']:,} "
                      f"({seen_stats.get('removed_train_rows', 0):,} training impressions removed) |")
+    if protocol >= 2 and "target" in test.columns:
+        lines += _bucket_lines(bucket_counts(dataset, test, cold_start), cold_start, len(test))
     lines += [
         "",
         "## Reachable ceilings",
@@ -182,6 +220,39 @@ def render_card(dataset: Any, catalog: Any, scores: Mapping[str, Mapping[str, Ma
             cells = " | ".join(_number(values.get(m)) for m in CARD_METRICS)
             lines.append(f"| {name} | {subset} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def _bucket_lines(counts: BucketCounts, cold_start: float, n_test: int) -> list[str]:
+    removed = counts.removed
+    lines = [
+        "",
+        "## Popularity buckets and cold start",
+        "",
+        "Buckets: terciles of training clicks (head, torso, tail; ties share a bucket, items never clicked in "
+        "training are tail; `benchmark.sids.buckets`). Under cold start (the `sids` experiment, "
+        f"`sid_builders.cold_start` = {cold_start:g}) a seeded share of items is held out of all training "
+        "(`benchmark.sids.coldstart`) and the terciles are taken over the other items.",
+        "",
+        "| bucket | items | evaluated test rows | items (cold start) | evaluated test rows (cold start) |",
+        "|:---|---:|---:|---:|---:|",
+    ]
+    for name in counts.cold_items:
+        items, rows = counts.items.get(name), counts.test_rows.get(name)
+        lines.append(f"| {name} | {'–' if items is None else f'{items:,}'} | "
+                     f"{'–' if rows is None else f'{rows:,} ({rows / max(n_test, 1):.3f})'} | "
+                     f"{counts.cold_items[name]:,} | {counts.cold_test_rows[name]:,} "
+                     f"({counts.cold_test_rows[name] / max(n_test, 1):.3f}) |")
+    if removed:
+        lines += [
+            "",
+            f"Cold start removes from training: {removed['train_rows_dropped']:,} impressions ordering a cold item; "
+            f"{removed['exposures_removed']:,} cold exposures ({removed['clicks_removed']:,} clicked) and the cold "
+            f"history items erased from {removed['train_rows_edited']:,} other impressions; preference impressions "
+            f"{removed['preference_before']:,} -> {removed['preference_after']:,}. Cold rows kept for evaluation: "
+            f"{removed['valid_rows']:,} valid, {removed['test_rows']:,} test (all rows; the table above counts the "
+            f"evaluated ones). Rule `{removed['rule']}`, dataset seed {removed['seed']}.",
+        ]
+    return lines
 
 
 def _number(value: float | None) -> str:

@@ -5,11 +5,13 @@ reports (the dicts ``--json`` writes); the command prints them.
 
 ``grbench perf decode``  our batched KV-cache beam search vs ``transformers`` ``generate`` (same model, same
                          prompts, same token rules, B = 128), unconstrained and trie-constrained: speed-up,
-                         whether the outputs are identical, queries/s and per-query latency.
+                         whether the outputs are identical, queries/s and per-query latency; and our search
+                         at fp32 vs bf16 autocast (``benchmark.precision``): speed-up and beam agreement.
 ``grbench perf train``   (a) packed candidates vs one sequence per candidate, forward + backward, 1 prompt +
                          16 candidates; (b) training throughput (forward + backward + AdamW on packed batches)
-                         in tokens/s and achieved FLOP/s as a fraction of a dense fp32 matmul peak measured in
-                         the same process on the same threads.
+                         in tokens/s and achieved FLOP/s as a fraction of a dense matmul peak of the same
+                         precision measured in the same process on the same threads; (a) and (b) at fp32 and
+                         bf16 side by side, interleaved.
 ``grbench perf calibrate`` the per-step costs of ``benchmark.costmodel`` (``run_calibration``): seconds per
                          training example of each cost class and per beam-searched query, per model size.
 
@@ -40,6 +42,7 @@ from benchmark.model import (
     separate_candidate_logps,
     training_flops,
 )
+from benchmark.precision import PRECISIONS, autocast
 from benchmark.sids.catalog import SidCatalog
 
 DECODE_TARGET = 5.0
@@ -206,9 +209,13 @@ def run_decode(
     batch_size: int,
     repeats: int,
     threads: int | str | None = None,
+    precisions: Sequence[str] = ("fp32",),
 ) -> dict[str, Any]:
-    """Our beam search vs ``generate`` on a synthetic setup, unconstrained and constrained; the report that
-    ``grbench perf decode`` prints (or writes as JSON). ``threads``: see ``_set_threads``."""
+    """Our beam search vs ``generate`` on a synthetic setup, unconstrained and constrained (both in fp32: the
+    reference), and with two or more ``precisions`` our unconstrained search at each of them side by side
+    (``decode_precisions``); the report that ``grbench perf decode`` prints (or writes as JSON).
+    ``threads``: see ``_set_threads``."""
+    precisions = check_precisions(precisions)
     n_threads = _set_threads(threads)
     tokenizer, model, catalog, rng = synthetic_setup(
         size=size, seed=seed, words=words, levels=levels, codebook=codebook, catalog_size=catalog_size,
@@ -263,20 +270,73 @@ def run_decode(
             "generate_ms_per_query": 1000 * t_hf / n,
             **compare_beams(ours, theirs),
         }
+    if len(precisions) > 1:
+        report["setup"]["precisions"] = list(precisions)
+        report["precision"] = decode_precisions(model, tokenizer, prompts, beam_width=beam_width,
+                                                batch_size=batch_size, repeats=repeats, device=device,
+                                                precisions=precisions)
     return report
+
+
+def beam_agreement(base: list, other: list) -> dict[str, Any]:
+    """How far two searches' beams agree, per query: the same best beam, the share of ``base``'s beams that
+    ``other`` also returns (any rank), and the largest score difference of a sequence both return."""
+    top1 = overlap = 0.0
+    max_diff = 0.0
+    for mine, theirs in zip(base, other, strict=True):
+        scores = {b.token_ids: b.score for b in theirs}
+        top1 += bool(mine) and bool(theirs) and mine[0].token_ids == theirs[0].token_ids
+        shared = [b for b in mine if b.token_ids in scores]
+        overlap += len(shared) / max(len(mine), 1)
+        max_diff = max([max_diff, *(abs(b.score - scores[b.token_ids]) for b in shared)])
+    n = max(len(base), 1)
+    return {"top1_agreement": top1 / n, "beam_overlap": overlap / n, "max_abs_score_diff": max_diff}
+
+
+def decode_precisions(model: Any, tokenizer: SidTokenizer, prompts: list[list[int]], *, beam_width: int,
+                      batch_size: int, repeats: int, device: str, precisions: Sequence[str]) -> dict[str, Any]:
+    """Our unconstrained beam search (as the evaluation runs it) at each of ``precisions``, interleaved over
+    ``repeats`` runs (the fastest of each counts); speed-ups and beam agreement relative to the first."""
+
+    def search(precision: str) -> list:
+        with autocast(precision, device):
+            return beam_search(model, tokenizer, prompts, beam_width, None, batch_size)
+
+    for p in precisions:  # warm-up: one-off allocations and each precision's kernels
+        with autocast(p, device):
+            beam_search(model, tokenizer, prompts[:1], beam_width, None, batch_size)
+    best = dict.fromkeys(precisions, float("inf"))
+    beams: dict[str, list] = {}
+    for _ in range(repeats):
+        for p in precisions:
+            seconds, beams[p] = _timed(lambda p=p: search(p), device)
+            best[p] = min(best[p], seconds)
+    base, n = precisions[0], len(prompts)
+    return {
+        "baseline": base,
+        "mode": "unconstrained",
+        "by_precision": {
+            p: {"seconds": best[p], "ms_per_query": 1000 * best[p] / n, "queries_per_second": n / best[p],
+                "speedup_vs_baseline": best[base] / best[p], **beam_agreement(beams[base], beams[p])}
+            for p in precisions
+        },
+    }
 
 
 # ---------------------------------------------------------------------------------------------- train
 class MatmulPeak:
-    """Best dense fp32 ``A @ B`` rate over a few square sizes on the current threads.
+    """Best dense ``A @ B`` rate (fp32, or bf16 operands with ``dtype``) over a few square sizes on the current
+    threads.
 
     ``sample()`` is called between the timed training steps, so the peak and the steps are measured under
     the same conditions (on a shared machine, load changes from second to second); the best rate counts.
     """
 
-    def __init__(self, device: str, sizes: Sequence[int] = (512, 1024, 2048)) -> None:
+    def __init__(self, device: str, sizes: Sequence[int] = (512, 1024, 2048),
+                 dtype: torch.dtype = torch.float32) -> None:
         self.device = device
-        self.operands = [(torch.randn(n, n, device=device), torch.randn(n, n, device=device)) for n in sizes]
+        self.operands = [(torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype))
+                         for n in sizes]
         self.best, self.best_size = 0.0, 0
         for a, b in self.operands:
             a @ b  # warm-up
@@ -287,6 +347,17 @@ class MatmulPeak:
             rate = 2.0 * a.shape[0] ** 3 / seconds
             if rate > self.best:
                 self.best, self.best_size = rate, a.shape[0]
+
+
+def check_precisions(precisions: Sequence[str]) -> tuple[str, ...]:
+    """``precisions`` as a tuple of distinct names of ``benchmark.precision.PRECISIONS``, the first the
+    baseline the others' speed-ups are relative to."""
+    chosen = tuple(precisions)
+    unknown = [p for p in chosen if p not in PRECISIONS]
+    if not chosen or unknown or len(set(chosen)) != len(chosen):
+        raise ConfigError(f"The 'precisions' must be distinct names out of {list(PRECISIONS)}, at least one. "
+                          f"Got {list(chosen)} instead.")
+    return chosen
 
 
 def run_train(
@@ -305,9 +376,13 @@ def run_train(
     steps: int,
     reps: int,
     threads: int | str | None = None,
+    precisions: Sequence[str] = ("fp32",),
 ) -> dict[str, Any]:
-    """(a) packed vs per-candidate forward+backward and (b) training throughput against a matmul peak; the
-    report that ``grbench perf train`` prints (or writes as JSON). ``threads``: see ``_set_threads``."""
+    """(a) packed vs per-candidate forward+backward and (b) training throughput against a matmul peak of the
+    same precision, for each of ``precisions`` side by side (interleaved; the first is the baseline of the
+    ``precision`` section's speed-ups); the report that ``grbench perf train`` prints (or writes as JSON).
+    ``packing`` and ``throughput`` are the first precision's. ``threads``: see ``_set_threads``."""
+    precisions = check_precisions(precisions)
     n_threads = _set_threads(threads)
     tokenizer, model, catalog, rng = synthetic_setup(
         size=size, seed=seed, words=words, levels=levels, codebook=codebook, catalog_size=catalog_size,
@@ -329,73 +404,76 @@ def run_train(
     # (a) packed vs one sequence per candidate, forward + backward, one impression
     prompt, cands = impression(candidates)
 
-    def packed_step() -> torch.Tensor:
+    def packed_step(precision: str) -> torch.Tensor:
         # packing is inside the timed step, as building the per-candidate batch is in the baseline
         model.zero_grad(set_to_none=True)
         packed = pack_candidates([prompt], [cands], tokenizer.pad_id)
-        logps = candidate_logps(model, packed, with_hidden=True)[0]
+        with autocast(precision, device):  # the forward only: backward runs outside autocast, as in the trainer
+            logps = candidate_logps(model, packed, with_hidden=True)[0]
         logps.sum().backward()
         return logps.detach()
 
-    def separate_step() -> torch.Tensor:
+    def separate_step(precision: str) -> torch.Tensor:
         model.zero_grad(set_to_none=True)
-        logps = separate_candidate_logps(model, [prompt], [cands], tokenizer.pad_id)
+        with autocast(precision, device):
+            logps = separate_candidate_logps(model, [prompt], [cands], tokenizer.pad_id)
         logps.sum().backward()
         return logps.detach()
 
-    diff = (packed_step() - separate_step()).abs().max().item()
-    t_packed_a, t_separate_a = [], []
-    for _ in range(reps):  # interleaved, so load changes on a shared machine hit both sides alike
-        t_packed_a.append(_timed(packed_step, device)[0])
-        t_separate_a.append(_timed(separate_step, device)[0])
-    t_packed, t_separate = min(t_packed_a), min(t_separate_a)
+    packed_logps = {p: packed_step(p) for p in precisions}  # also the warm-up of each precision's kernels
+    diff = {p: (packed_logps[p] - separate_step(p)).abs().max().item() for p in precisions}
+    t_packed: dict[str, list[float]] = {p: [] for p in precisions}
+    t_separate: dict[str, list[float]] = {p: [] for p in precisions}
+    for _ in range(reps):  # interleaved, so load changes on a shared machine hit every side alike
+        for p in precisions:
+            t_packed[p].append(_timed(lambda p=p: packed_step(p), device)[0])
+            t_separate[p].append(_timed(lambda p=p: separate_step(p), device)[0])
 
     # (b) training throughput on packed batches: forward + backward + AdamW step
     impressions = [impression(batch_candidates) for _ in range(batch)]
     packed_b = pack_candidates([p for p, _ in impressions], [c for _, c in impressions], tokenizer.pad_id)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
-    def train_step() -> None:
+    def train_step(precision: str) -> None:
         optimizer.zero_grad(set_to_none=True)
-        logps, _ = candidate_logps(model, packed_b, with_hidden=False)
+        with autocast(precision, device):
+            logps, _ = candidate_logps(model, packed_b, with_hidden=False)
         loss = -(logps.sum() / packed_b.token_mask.sum())
         loss.backward()
         optimizer.step()
 
-    train_step()  # warm-up (allocates AdamW state)
-    peak = MatmulPeak(device)
-    step_times = []
-    for _ in range(steps):  # interleaved with the peak measurement, the fastest of each counts
-        step_times.append(_timed(train_step, device)[0])
-        peak.sample()
-    t_step = min(step_times)
+    for p in precisions:
+        train_step(p)  # warm-up (allocates AdamW state, each precision's kernels)
+    peaks = {p: MatmulPeak(device, dtype=torch.bfloat16 if p == "bf16" else torch.float32) for p in precisions}
+    step_times: dict[str, list[float]] = {p: [] for p in precisions}
+    for _ in range(steps):  # interleaved with the peak measurements, the fastest of each counts
+        for p in precisions:
+            step_times[p].append(_timed(lambda p=p: train_step(p), device)[0])
+            peaks[p].sample()
     n_tokens, seq_len = packed_b.n_tokens, packed_b.seq_len
     head_tokens = int(packed_b.token_mask.sum())
     flops = training_flops(model, n_tokens, seq_len, head_tokens=head_tokens)
-    achieved = flops / t_step
-    return {
-        "setup": {
-            "model_size": size,
-            "parameters": count_parameters(model),
-            "weights": f"random init (seed {seed}); speed does not depend on trained weights",
-            "vocab_size": tokenizer.vocab_size,
-            "threads": n_threads,
-            "device": device,
-        },
-        "packing": {
+
+    def packing(p: str) -> dict[str, Any]:
+        packed_s, separate_s = min(t_packed[p]), min(t_separate[p])
+        return {
             "prompt_tokens": len(prompt),
             "candidates": len(cands),
             "candidate_tokens": len(cands[0]),
             "packed_tokens": len(prompt) + sum(len(c) for c in cands),
             "separate_tokens": sum(len(prompt) + len(c) for c in cands),
-            "packed_ms": 1000 * t_packed,
-            "separate_ms": 1000 * t_separate,
-            "speedup": t_separate / t_packed,
+            "packed_ms": 1000 * packed_s,
+            "separate_ms": 1000 * separate_s,
+            "speedup": separate_s / packed_s,
             "target_speedup": PACKING_TARGET,
-            "max_abs_logp_diff": diff,
+            "max_abs_logp_diff": diff[p],
             "baseline": "one batched forward+backward over the C sequences prompt+candidate (standard causal mask)",
-        },
-        "throughput": {
+        }
+
+    def throughput(p: str) -> dict[str, Any]:
+        t_step = min(step_times[p])
+        achieved = flops / t_step
+        return {
             "impressions_per_batch": batch,
             "candidates_per_impression": batch_candidates,
             "tokens_per_batch": n_tokens,
@@ -405,11 +483,49 @@ def run_train(
             "impressions_per_second": batch / t_step,
             "flops_per_step": flops,
             "achieved_flops_per_second": achieved,
-            "matmul_peak_flops_per_second": peak.best,
-            "matmul_peak_size": peak.best_size,
-            "fraction_of_peak": achieved / peak.best,
+            "matmul_peak_flops_per_second": peaks[p].best,
+            "matmul_peak_size": peaks[p].best_size,
+            "matmul_peak_dtype": p,
+            "fraction_of_peak": achieved / peaks[p].best,
             "target_fraction": MFU_TARGET,
+        }
+
+    base = precisions[0]
+    by_precision = {}
+    for p in precisions:
+        a, b = packing(p), throughput(p)
+        by_precision[p] = {
+            "packed_ms": a["packed_ms"],
+            "separate_ms": a["separate_ms"],
+            "packing_speedup": a["speedup"],
+            "packing_max_abs_logp_diff": a["max_abs_logp_diff"],
+            "step_seconds": b["step_seconds"],
+            "tokens_per_second": b["tokens_per_second"],
+            "achieved_flops_per_second": b["achieved_flops_per_second"],
+            "matmul_peak_flops_per_second": b["matmul_peak_flops_per_second"],
+            "matmul_peak_size": b["matmul_peak_size"],
+            "fraction_of_peak": b["fraction_of_peak"],
+            # relative to the baseline precision: > 1 is faster
+            "packed_speedup_vs_baseline": min(t_packed[base]) / min(t_packed[p]),
+            "separate_speedup_vs_baseline": min(t_separate[base]) / min(t_separate[p]),
+            "step_speedup_vs_baseline": min(step_times[base]) / min(step_times[p]),
+            "peak_ratio_vs_baseline": peaks[p].best / peaks[base].best,
+            # the same packed forward's candidate log-probs against the baseline precision's
+            "max_abs_logp_diff_vs_baseline": (packed_logps[p] - packed_logps[base]).abs().max().item(),
+        }
+    return {
+        "setup": {
+            "model_size": size,
+            "parameters": count_parameters(model),
+            "weights": f"random init (seed {seed}); speed does not depend on trained weights",
+            "vocab_size": tokenizer.vocab_size,
+            "threads": n_threads,
+            "device": device,
+            "precisions": list(precisions),
         },
+        "packing": packing(base),
+        "throughput": throughput(base),
+        "precision": {"baseline": base, "by_precision": by_precision},
     }
 
 

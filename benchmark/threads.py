@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import logging
 import math
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,6 +266,20 @@ def count(directory: Path | None = None) -> int:
 _request = Request(None, "share")
 _registered = False
 _applied: int | None = None
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with torch on ``count`` threads and restore the previous count after it, even on error:
+    for a computation whose sums must not depend on the machine's thread count (e.g. the dual tower's heads)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _loaded() -> bool:

@@ -17,6 +17,7 @@ from benchmark.threads import add_option as add_thread_option
 # The size ladder's names, spelled out so that --help does not import torch; a test keeps them equal to
 # benchmark.model.MODEL_SIZES.
 SIZES = ("xs", "s", "m", "l")
+PRECISIONS = ("fp32", "bf16")
 
 def _positive_int(text: str) -> int:
     try:
@@ -52,6 +53,23 @@ def _common(parser: argparse.ArgumentParser, size: str) -> None:
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
 
 
+def _precision_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--precisions", type=_precision_list, default=["fp32", "bf16"],
+        help="comma-separated precisions measured side by side, the first the baseline of the speed-ups: fp32, "
+             "bf16 (autocast; benchmark.precision). Default fp32,bf16",
+    )
+
+
+def _precision_list(text: str) -> list[str]:
+    # spelled out (not imported from benchmark.precision) for the same reason as SIZES; a test keeps them equal
+    chosen = _names(text)
+    unknown = [p for p in chosen if p not in PRECISIONS]
+    if unknown or len(set(chosen)) != len(chosen):
+        raise argparse.ArgumentTypeError(f"must be distinct precisions out of {list(PRECISIONS)}, got {text!r}")
+    return chosen
+
+
 def _emit(report: dict[str, Any], args: argparse.Namespace, printer: Callable[[dict[str, Any]], None]) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
@@ -72,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="perf_command", metavar="WHAT", required=True)
 
-    decode = sub.add_parser("decode", help="our beam search vs transformers generate (B=128, size s)")
+    decode = sub.add_parser("decode", help="our beam search vs transformers generate (B=128, size s); fp32 vs bf16")
     _common(decode, "s")
     decode.add_argument("--beam-width", type=_positive_int, default=128)
     decode.add_argument("--queries", type=_positive_int, default=8)
@@ -80,9 +98,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     decode.add_argument(
         "--repeats", type=_positive_int, default=1, help="timed runs per side (the fastest counts)"
     )
+    _precision_option(decode)
     decode.set_defaults(func=_decode)
 
-    train = sub.add_parser("train", help="packed vs per-candidate forward+backward; training FLOP/s vs peak")
+    train = sub.add_parser(
+        "train", help="packed vs per-candidate forward+backward; training FLOP/s vs peak; fp32 vs bf16"
+    )
     _common(train, "s")
     train.add_argument("--candidates", type=_positive_int, default=16, help="candidates in (a) (default 16)")
     train.add_argument(
@@ -103,6 +124,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--reps", type=_positive_int, default=7, help="timed repetitions for (a) (the fastest counts)"
     )
+    _precision_option(train)
     train.set_defaults(func=_train)
 
     cal = sub.add_parser(
@@ -210,6 +232,7 @@ def _decode(args: argparse.Namespace) -> int:
         queries=args.queries,
         batch_size=args.batch_size,
         repeats=args.repeats,
+        precisions=args.precisions,
     )
     return _emit(report, args, _print_decode)
 
@@ -222,6 +245,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_candidates=args.batch_candidates,
         steps=args.steps,
         reps=args.reps,
+        precisions=args.precisions,
     )
     report["rollouts"] = _rollout_cost(args)
     return _emit(report, args, _print_train)
@@ -406,14 +430,36 @@ def _print_decode(report: dict[str, Any]) -> None:
             f"{r['ours_queries_per_second']:>10.2f}{r['ours_ms_per_query']:>11.1f}  {verdict} "
             f"(max |score diff| {r['max_abs_score_diff']:.1e}){flag}"
         )
+    if "precision" in report:
+        _print_decode_precisions(report["precision"], s["repeats"])
+
+
+def _baseline_first(section: dict[str, Any]) -> list[str]:
+    """The precisions of a report section, its baseline first (``--json`` sorts keys; text keeps the order)."""
+    base = section["baseline"]
+    return [base, *(name for name in section["by_precision"] if name != base)]
+
+
+def _print_decode_precisions(section: dict[str, Any], repeats: int) -> None:
+    base = section["baseline"]
+    print(f"precision, our {section['mode']} search side by side (interleaved, fastest of {repeats}); "
+          f"agreement with {base}'s beams:")
+    print(f"{'precision':<11}{'s':>8}{'ms/query':>10}{'q/s':>8}{'speed-up':>10}{'top-1 same':>12}"
+          f"{'beams shared':>14}{'max |score diff|':>18}")
+    for name in _baseline_first(section):
+        r = section["by_precision"][name]
+        print(f"{name:<11}{r['seconds']:>8.2f}{r['ms_per_query']:>10.1f}{r['queries_per_second']:>8.2f}"
+              f"{r['speedup_vs_baseline']:>9.2f}x{100 * r['top1_agreement']:>11.0f}%"
+              f"{100 * r['beam_overlap']:>13.1f}%{r['max_abs_score_diff']:>18.1e}")
 
 
 
 def _print_train(report: dict[str, Any]) -> None:
     s, a, b = report["setup"], report["packing"], report["throughput"]
+    precisions = s.get("precisions", ["fp32"])
     print(
         f"grbench perf train: size {s['model_size']} ({s['parameters']:,} params, {s['weights']}), vocab "
-        f"{s['vocab_size']}, {s['threads']} threads on {s['device']}"
+        f"{s['vocab_size']}, {s['threads']} threads on {s['device']}; (a) and (b) at {precisions[0]}"
     )
     flag = "" if a["speedup"] >= a["target_speedup"] else f"  [below the {a['target_speedup']:g}x target]"
     print(
@@ -432,10 +478,29 @@ def _print_train(report: dict[str, Any]) -> None:
         f"{b['candidates_per_impression']} candidates packed ({b['tokens_per_batch']} tokens, length "
         f"{b['packed_length']}): {b['step_seconds'] * 1000:.0f} ms/step, {b['tokens_per_second']:,.0f} tokens/s, "
         f"{b['achieved_flops_per_second'] / 1e9:.1f} GFLOP/s = {100 * b['fraction_of_peak']:.0f}% of the "
-        f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s fp32 matmul peak ({b['matmul_peak_size']}^3){flag}"
+        f"{b['matmul_peak_flops_per_second'] / 1e9:.1f} GFLOP/s {b.get('matmul_peak_dtype', 'fp32')} matmul peak "
+        f"({b['matmul_peak_size']}^3){flag}"
     )
+    if "precision" in report and len(report["precision"]["by_precision"]) > 1:
+        _print_train_precisions(report["precision"])
     if "rollouts" in report:
         _print_rollouts(report)
+
+
+def _print_train_precisions(section: dict[str, Any]) -> None:
+    base = section["baseline"]
+    print(f"precision side by side (interleaved; speed-ups vs {base}; % of the matmul peak of the same precision):")
+    print(f"{'precision':<11}{'(a) packed ms':>14}{'separate ms':>13}{'packing':>9}{'speed-up':>10}"
+          f"{'(b) ms/step':>13}{'tokens/s':>10}{'speed-up':>10}{'GFLOP/s':>9}{'peak':>8}{'% peak':>8}"
+          f"{'peak ratio':>12}{'max |logp diff|':>17}")
+    for name in _baseline_first(section):
+        r = section["by_precision"][name]
+        print(f"{name:<11}{r['packed_ms']:>14.1f}{r['separate_ms']:>13.1f}{r['packing_speedup']:>8.1f}x"
+              f"{r['packed_speedup_vs_baseline']:>9.2f}x{1000 * r['step_seconds']:>13.0f}"
+              f"{r['tokens_per_second']:>10,.0f}{r['step_speedup_vs_baseline']:>9.2f}x"
+              f"{r['achieved_flops_per_second'] / 1e9:>9.1f}{r['matmul_peak_flops_per_second'] / 1e9:>8.0f}"
+              f"{100 * r['fraction_of_peak']:>7.0f}%{r['peak_ratio_vs_baseline']:>11.2f}x"
+              f"{r['max_abs_logp_diff_vs_baseline']:>17.1e}")
 
 
 def _print_calibration(report: dict[str, Any]) -> None:

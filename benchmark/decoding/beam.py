@@ -1,4 +1,4 @@
-"""Batched beam search over fixed-length Semantic IDs, with a KV cache (DESIGN.md section 6).
+"""Batched beam search over Semantic IDs of fixed or variable length, with a KV cache (DESIGN.md section 6).
 
 For a batch of Q queries and width B:
 
@@ -16,13 +16,23 @@ the run time. ``shared_prefix=False`` (or a model that does not dispatch attenti
 uses the plain route instead: the prompt cache is repeated B times and reordered each step, as in
 ``generate``. Both routes give the same beams (tested against each other and against ``generate``).
 
-Exactly L steps (the SID length) are taken; no EOS is generated, so every returned beam has L tokens.
+Fixed length (the default): exactly L steps (the SID length) are taken; no EOS is generated, so every returned
+beam has L tokens.
+
+Variable length (``variable_length=True``; the default when the catalog has SIDs shorter than L): L + 1 steps,
+and every returned beam ends with ``<eos>``: a beam may emit ``<eos>`` after its first code (constrained: only
+where the prefix is a complete SID of the catalog, ``catalog.end_allowed``), and at step L ``<eos>`` is the only
+token. ``<eos>`` finishes a beam: afterwards it takes ``<pad>`` at every step at log-probability 0 (its score is
+frozen) and keeps its slot among the B beams, so finished and running beams compete on the log-probability of
+their whole sequence, ``<eos>`` included, the same quantity training maximises on ``codes + <eos>``. Returned
+token ids are the codes + ``<eos>`` (the ``<pad>`` fillers are dropped); ``SidTokenizer.decode_sid`` reads them.
 
 Scores. ``score = sum_t log softmax(logits_t)[y_t]`` over the *full* vocabulary; disallowed tokens are set to
 -inf after the log-softmax and the distribution is not renormalised, so a beam's score is its log-probability
 under the model (the same convention as ``generate`` with ``length_penalty=0``).
 
-Allowed tokens. Unconstrained (``catalog=None``): every token except ``<pad> <bos> <eos> <sep>``, so the
+Allowed tokens. Unconstrained (``catalog=None``): every token except ``<pad> <bos> <eos> <sep>`` (``<eos>`` is
+allowed from step 1 under variable length), so the
 model may produce ill-formed SIDs (a query word, ``<unk>`` or a code of the wrong level): these are the
 hallucinations the benchmark measures. Constrained: at step t only the codes of level t that extend the
 beam's prefix in the catalog's trie (``catalog.allowed_next(prefix)``), so every beam is a valid SID.
@@ -62,10 +72,13 @@ class PrefixCatalog(Protocol):
 
     def allowed_next(self, prefix: tuple[int, ...]) -> list[int]: ...
 
+    # Variable-length decoding also calls ``end_allowed(prefix) -> bool`` (True iff prefix is a complete SID).
+
 
 @dataclasses.dataclass(frozen=True)
 class Beam:
-    """One decoded sequence: its L generated token ids and its summed log-probability."""
+    """One decoded sequence: its generated token ids (L codes, or codes + ``<eos>`` under variable length) and
+    its summed log-probability."""
 
     token_ids: tuple[int, ...]
     score: float
@@ -79,6 +92,7 @@ def beam_search(
     catalog: PrefixCatalog | None = None,
     batch_size: int = 8,
     shared_prefix: bool | None = None,
+    variable_length: bool | None = None,
 ) -> list[list[Beam]]:
     """Top ``beam_width`` SIDs per prompt, best first (see the module docstring for the exact rules).
 
@@ -87,7 +101,11 @@ def beam_search(
     shared_prefix: keep one copy of each prompt's KV cache for all its beams (default: whenever the model
     dispatches attention through ``transformers``' AttentionInterface, as Qwen/Llama-style models do);
     False replicates the prompt cache per beam, as ``generate`` does. Both give the same beams.
-    Returns per query a list of at most ``beam_width`` ``Beam`` with ``len(token_ids) == tokenizer.levels``.
+    variable_length: let ``<eos>`` end a SID before level L (module docstring); default: whether ``catalog``
+    has SIDs shorter than L (``catalog.variable_length``), False without a catalog. Unconstrained decoding of a
+    variable-length catalog's model therefore needs ``variable_length=True`` explicitly.
+    Returns per query a list of at most ``beam_width`` ``Beam``; under fixed length
+    ``len(token_ids) == tokenizer.levels``.
     """
     check_number("beam_search", "beam_width", beam_width, low=1, integer=True)
     check_number("beam_search", "batch_size", batch_size, low=1, integer=True)
@@ -100,7 +118,14 @@ def beam_search(
             raise DataError(f"Prompt {i} is empty: every prompt needs at least <bos>.")
     device = next(model.parameters()).device
     vocab = model.get_output_embeddings().weight.shape[0]
-    rules = _TokenRules(tokenizer, catalog, vocab, device)
+    if variable_length is None:
+        variable_length = bool(getattr(catalog, "variable_length", False))
+    if variable_length and catalog is not None and not hasattr(catalog, "end_allowed"):
+        raise ArtifactMismatchError(
+            f"Variable-length constrained decoding needs catalog.end_allowed(prefix); "
+            f"{type(catalog).__name__} has none."
+        )
+    rules = _TokenRules(tokenizer, catalog, vocab, device, variable=bool(variable_length))
     if shared_prefix is None:
         shared_prefix = bool(getattr(model, "_supports_attention_backend", False))
 
@@ -116,7 +141,7 @@ def beam_search(
             for start in bar:
                 chunk = prompts[start : start + batch_size]
                 results.extend(
-                    _search_batch(model, chunk, beam_width, tokenizer.levels, rules, device, shared_prefix)
+                    _search_batch(model, chunk, beam_width, rules.steps, rules, device, shared_prefix)
                 )
                 faults.reached("beam_batch")
     finally:
@@ -128,22 +153,47 @@ class _TokenRules:
     """Which tokens a beam may take at each step, as additive masks (0 allowed, -inf not)."""
 
     def __init__(
-        self, tokenizer: Any, catalog: PrefixCatalog | None, vocab: int, device: torch.device
+        self,
+        tokenizer: Any,
+        catalog: PrefixCatalog | None,
+        vocab: int,
+        device: torch.device,
+        variable: bool = False,
     ) -> None:
         self.catalog = catalog
         self.vocab = vocab
         self.device = device
+        self.variable = variable
+        self.levels = tokenizer.levels
+        self.eos_id, self.pad_id = tokenizer.eos_id, tokenizer.pad_id
         self.level_start = [tokenizer.level_token_ids(level)[0] for level in range(tokenizer.levels)]
         banned = [tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.sep_id]
         free = torch.zeros(vocab, device=device)
         free[banned] = float("-inf")
         free[tokenizer.vocab_size :] = float("-inf")  # rows of a padded embedding matrix are not tokens
         self.unconstrained = free
+        # Variable length: <eos> may end a SID from step 1 on, and is the only token at step L.
+        self.unconstrained_or_end = free.clone()
+        self.unconstrained_or_end[self.eos_id] = 0.0
+        self.end_only = torch.full((vocab,), float("-inf"), device=device)
+        self.end_only[self.eos_id] = 0.0
         self._allowed_cache: dict[tuple[int, ...], Tensor] = {}
+
+    @property
+    def steps(self) -> int:
+        """Decoding steps: L, plus the step of the final ``<eos>`` under variable length."""
+        return self.levels + 1 if self.variable else self.levels
+
+    def finished(self, tokens: Tensor) -> Tensor:
+        """(N,) bool: the beam has emitted ``<eos>`` (its last token is ``<eos>`` or a ``<pad>`` filler)."""
+        last = tokens[:, -1]
+        return (last == self.eos_id) | (last == self.pad_id)
 
     def mask(self, tokens: Tensor, scores: Tensor) -> Tensor:
         """Additive mask for the next token of every beam: tokens (N, t) generated so far, scores (N,).
         Returns (V,) when unconstrained (same for all beams), else (N, V)."""
+        if self.variable:
+            return self._variable_mask(tokens, scores)
         if self.catalog is None:
             return self.unconstrained
         n_beams, step = tokens.shape
@@ -161,14 +211,50 @@ class _TokenRules:
             mask[torch.cat(rows), torch.cat(cols)] = 0.0
         return mask
 
+    def _variable_mask(self, tokens: Tensor, scores: Tensor) -> Tensor:
+        """``mask`` under variable length. Finished beams get no allowed token here: the caller gives them
+        ``<pad>`` at log-probability 0 (``continue_finished``)."""
+        n_beams, step = tokens.shape
+        if self.catalog is None:
+            if step == 0:
+                return self.unconstrained
+            return self.unconstrained_or_end if step < self.levels else self.end_only
+        mask = torch.full((n_beams, self.vocab), float("-inf"), device=self.device)
+        alive = torch.isfinite(scores)
+        if step:
+            alive &= ~self.finished(tokens)
+        rows = alive.nonzero().flatten().tolist()
+        if not rows:
+            return mask
+        codes = (tokens[rows] - torch.tensor(self.level_start[:step], device=tokens.device)).tolist()
+        row_ids, cols = [], []
+        for row, prefix in zip(rows, codes):
+            ids = self._allowed_ids(tuple(prefix))
+            row_ids.append(torch.full_like(ids, row))
+            cols.append(ids)
+        mask[torch.cat(row_ids), torch.cat(cols)] = 0.0
+        return mask
+
+    def continue_finished(self, cand: Tensor, tokens: Tensor, scores: Tensor) -> Tensor:
+        """Candidates (N, V) with every finished beam's row replaced by its frozen score on ``<pad>`` only."""
+        if not self.variable or tokens.shape[1] == 0:
+            return cand
+        done = self.finished(tokens) & torch.isfinite(scores)
+        if bool(done.any()):
+            cand = cand.clone()
+            cand[done] = float("-inf")
+            cand[done, self.pad_id] = scores[done]
+        return cand
+
     def _allowed_ids(self, prefix: tuple[int, ...]) -> Tensor:
         ids = self._allowed_cache.get(prefix)
         if ids is None:
             level = len(prefix)
-            codes = sorted(int(c) for c in self.catalog.allowed_next(prefix))
-            ids = torch.tensor(
-                [self.level_start[level] + c for c in codes], dtype=torch.long, device=self.device
-            )
+            codes = sorted(int(c) for c in self.catalog.allowed_next(prefix)) if level < self.levels else []
+            token_ids = [self.level_start[level] + c for c in codes]
+            if self.variable and self.catalog.end_allowed(prefix):  # type: ignore[attr-defined]
+                token_ids.append(self.eos_id)
+            ids = torch.tensor(token_ids, dtype=torch.long, device=self.device)
             self._allowed_cache[prefix] = ids
         return ids
 
@@ -204,7 +290,7 @@ def _search_batch(
     model: Any,
     prompts: Sequence[Sequence[int]],
     width: int,
-    levels: int,
+    steps: int,
     rules: _TokenRules,
     device: torch.device,
     shared_prefix: bool,
@@ -247,7 +333,7 @@ def _search_batch(
     next_position = prompt_lens.repeat_interleave(width)  # position of the token generated at step 0
     offsets = torch.arange(n_queries, device=device)[:, None] * width
     with _attention_implementation(model, SHARED_PREFIX_ATTENTION if shared_prefix else None):
-        for step in range(1, levels):
+        for step in range(1, steps):
             if not shared_prefix:
                 attention = torch.cat([attention, attention.new_ones((n_beams, 1))], dim=1)
             out = model(
@@ -261,16 +347,18 @@ def _search_batch(
             logps = torch.log_softmax(out.logits[:, -1].float(), dim=-1)  # (Q*B, V)
             vocab = logps.shape[-1]
             flat_scores = scores.reshape(n_beams)
-            cand = flat_scores[:, None] + logps + rules.mask(tokens.reshape(n_beams, step), flat_scores)
+            so_far = tokens.reshape(n_beams, step)
+            cand = flat_scores[:, None] + logps + rules.mask(so_far, flat_scores)
+            cand = rules.continue_finished(cand, so_far, flat_scores)
             scores, flat = _top_k(cand.reshape(n_queries, width * vocab), width)
             parent, token = flat // vocab, flat % vocab  # (Q, B) each
             tokens = torch.cat(
                 [tokens.gather(1, parent[:, :, None].expand(-1, -1, step)), token[:, :, None]], dim=2
             )
-            if step < levels - 1:
+            if step < steps - 1:
                 cache.reorder_cache((parent + offsets).reshape(n_beams))
 
-    return [_ranked(tokens[q], scores[q]) for q in range(n_queries)]
+    return [_ranked(tokens[q], scores[q], rules.pad_id if rules.variable else None) for q in range(n_queries)]
 
 
 # ---------------------------------------------------------------------------------- shared-prefix attention
@@ -347,9 +435,10 @@ def _attention_implementation(model: Any, name: str | None) -> Iterator[None]:
         model.config._attn_implementation = previous
 
 
-def _ranked(tokens: Tensor, scores: Tensor) -> list[Beam]:
+def _ranked(tokens: Tensor, scores: Tensor, pad_id: int | None = None) -> list[Beam]:
+    """Finite beams by (score desc, token ids asc); ``pad_id``: drop the fillers after a beam's ``<eos>``."""
     beams = [
-        Beam(tuple(ids), score)
+        Beam(tuple(ids[: ids.index(pad_id)] if pad_id is not None and pad_id in ids else ids), score)
         for ids, score in zip(tokens.tolist(), scores.tolist())
         if score != float("-inf")
     ]

@@ -3,9 +3,13 @@
 train nothing (``sid_builders.baselines``, ``sft-start`` by default: what SFT alone does with each ID scheme).
 
 Every run carries the variant {"builder": NAME}; only the profile's ``sids.builder`` changes between builders,
-so the runs of one builder share one split, one catalog and one SFT checkpoint. A ``rqkmeans`` run resolves to
-the same configuration as the other experiments' runs (the default builder is left out of every key), so the
-suite reuses them instead of training again.
+so the runs of one builder share one split, one catalog and one SFT checkpoint.
+
+Cold start (``sid_builders.cold_start``, default 5%): every run of the experiment holds the same seeded share of
+items out of all training (``benchmark.sids.coldstart``: the rule, and what is removed from which row); their
+test rows are the ``cold`` bucket of the per-query ``target_bucket``. The share is hashed into the key of these
+runs only. With ``cold_start: 0`` a ``rqkmeans`` run resolves to the same configuration as the other
+experiments' runs (the default builder is left out of every key), so the suite reuses them instead of training.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ if TYPE_CHECKING:
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
     settings = profile.sid_builders
+    if settings.seeds is not None and seed not in settings.seeds:
+        return []
     return [
-        spec_for(profile, "sids", method, seed, sids={**profile.sids, "builder": builder}, variant={"builder": builder})
+        spec_for(profile, "sids", method, seed, sids={**profile.sids, "builder": builder}, variant={"builder": builder},
+                 cold_start=settings.cold_start)
         for builder in settings.builders
         for method in (*settings.baselines, *settings.methods)
     ]
@@ -45,5 +52,5 @@ def figure(table: Table) -> bytes:
 
 
 register_experiment(Experiment("sids", "SID builders (RQ-KMeans, dual tower, SCI) under the same SFT budget, "
-                               "overall and per popularity bucket, beyond the paper", runs, build_table, figure,
-                               "HR@10 per popularity bucket per SID builder"))
+                               "overall, per popularity bucket and on cold-start items, beyond the paper", runs, build_table, figure,
+                               "HR@10 per popularity bucket and on cold-start items per SID builder"))

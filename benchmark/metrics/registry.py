@@ -268,8 +268,10 @@ def _ndcg(inputs: EvalInputs, metric: Metric) -> np.ndarray:
 def _target_metrics(family: str, long_level: str, cutoffs: tuple[int, ...], ndcg: bool) -> list[Metric]:
     out = [Metric(f"{family}_hit@{k}", family, True, f"HR@{k}", f"{long_level} HR@{k}", k, any_cutoff=True,
                   kernel=_hit_rate) for k in cutoffs]
-    if ndcg:  # graded by the item's relation to the query, which only the item level knows
-        out += [Metric(f"{family}_ndcg@{k}", family, True, f"NDCG@{k}", f"{long_level} NDCG@{k}", k,
+    # Graded by the item's relation to the query (2 = the ordered item, 1 = another relevant item), which only
+    # the item level knows; the "g" says so, because a graded NDCG can exceed the HR of the same cutoff.
+    if ndcg:
+        out += [Metric(f"{family}_ndcg@{k}", family, True, f"gNDCG@{k}", f"{long_level} graded NDCG@{k}", k,
                        any_cutoff=True, kernel=_ndcg) for k in cutoffs]
     out.append(Metric(f"{family}_mrr", family, True, "MRR", f"{long_level} MRR", kernel=_mrr))
     return out

@@ -13,6 +13,11 @@ registered as added tokens, so the text form (``"<bos> lab <L0_3>"``) also round
 
 Prompt (DESIGN.md section 5):  ``<bos> query words <sep> history SID tokens (oldest .. newest) <sep>``
 Target:                        ``<L0_a> <L1_b> ... <L{L-1}_z> <eos>``
+
+Variable-length SIDs (``SidCatalog.variable_length``): a SID of 1 .. L codes is spelled by its codes, code i
+with the token of level i, in prompts and targets alike; the target's ``<eos>`` marks where a shorter SID ends.
+The vocabulary does not change. ``decode_sid`` reads either exactly L codes (optionally + ``<eos>``, as a
+fixed-length beam is returned) or 1 .. L codes + ``<eos>``.
 """
 
 from __future__ import annotations
@@ -193,9 +198,11 @@ class SidTokenizer:
         return list(range(start, start + self.codebook_sizes[level]))
 
     def sid_token_ids(self, sid: Sequence[int]) -> list[int]:
-        """The L code tokens of ``sid`` (no EOS)."""
-        if len(sid) != self.levels:
-            raise DataError(f"SID {tuple(sid)} has {len(sid)} codes; this tokenizer expects {self.levels}.")
+        """The code tokens of ``sid`` (1 .. L codes; no EOS)."""
+        if not 1 <= len(sid) <= self.levels:
+            raise DataError(
+                f"SID {tuple(sid)} has {len(sid)} codes; this tokenizer expects 1 to {self.levels}."
+            )
         return [self.code_token_id(level, int(code)) for level, code in enumerate(sid)]
 
     def encode_prompt(self, query: str, history_sids: Sequence[Sequence[int]]) -> list[int]:
@@ -207,16 +214,19 @@ class SidTokenizer:
         return ids
 
     def target_ids(self, sid: Sequence[int]) -> list[int]:
-        """``L`` code tokens + ``<eos>``: what the model is trained to generate."""
+        """The SID's code tokens + ``<eos>``: what the model is trained to generate."""
         return [*self.sid_token_ids(sid), self.eos_id]
 
     def decode_sid(self, ids: Sequence[int]) -> tuple[int, ...] | None:
-        """The SID spelled by ``ids`` (an optional trailing ``<eos>`` is ignored), or None when ill-formed:
-        wrong length, or a token that is not a code token of its position's level (a hallucination)."""
+        """The SID spelled by ``ids``, or None when ill-formed (a hallucination): ``ids`` must be exactly L
+        codes, or 1 .. L codes followed by ``<eos>``, each a code token of its position's level. Whether the
+        SID holds items is the catalog's business (a decoded SID the catalog lacks is hallucinated too)."""
         ids = [int(i) for i in ids]
-        if len(ids) == self.levels + 1 and ids[-1] == self.eos_id:
+        if ids and ids[-1] == self.eos_id:
             ids = ids[:-1]
-        if len(ids) != self.levels:
+            if not 1 <= len(ids) <= self.levels:
+                return None
+        elif len(ids) != self.levels:
             return None
         sid = []
         for level, token in enumerate(ids):

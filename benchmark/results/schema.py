@@ -55,10 +55,11 @@ RANKING_COLUMNS = ("query_id", "rank", "sid", "score")
 # Optional per-query descriptors beside the metrics (protocol 2 stores all three): ``query`` is the query text, the
 # cluster a clustered permutation test flips signs by (rows sharing a query are not independent);
 # ``query_seen`` is 1 when the query occurs in the training split (seen/unseen tables); ``target_bucket`` is the
-# popularity bucket of the ordered item (``TARGET_BUCKETS``; per-bucket columns of the ``sids`` table). Runs
-# stored before a descriptor existed lack its column and read as before.
+# popularity bucket of the ordered item, or ``cold`` when a cold-start run held it out of training
+# (``TARGET_BUCKETS``; per-bucket columns of the ``sids`` table). Runs stored before a descriptor existed lack its
+# column and read as before.
 QUERY_COLUMNS = ("query", "query_seen", "target_bucket")
-TARGET_BUCKETS = ("head", "torso", "tail")  # benchmark.sids.buckets.BUCKETS
+TARGET_BUCKETS = ("head", "torso", "tail", "cold")  # benchmark.sids.buckets.LABELS
 
 
 class RunValidationError(BenchmarkError, ValueError):

@@ -96,7 +96,8 @@ def write_run(
             ill-formed), score; every query_id must be one of ``query_ids``.
         queries: optional per-query descriptors aligned with ``query_ids``: ``query`` (the query text, the
             cluster of a clustered significance test), ``query_seen`` (1 when the query occurs in training) and
-            ``target_bucket`` (the ordered item's popularity bucket: head, torso or tail).
+            ``target_bucket`` (the ordered item's popularity bucket: head, torso or tail; cold for a cold-start
+            item, ``benchmark.sids.coldstart``).
         overwrite: replace an existing run with the same id (default: refuse).
         curve: optional validation curve of a trained run (``benchmark.suite.curves``): one row per evaluated
             step, a ``step`` column of distinct ints >= 0, numeric columns; stored as curve.csv.

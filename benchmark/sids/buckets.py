@@ -15,6 +15,10 @@ Hand-computed examples (tests/sids/test_buckets.py):
     [9, 5, 1]           -> head, torso, tail
     [3, 3, 3]           -> torso, torso, torso    (one tie group, mean rank 1 of 3)
     [0, 0, 0, 0, 1]     -> tail x4, head          (zeros are tail, not torso)
+
+Cold-start items (``benchmark.sids.coldstart``) form a fourth label: ``item_buckets(popularity, cold)`` labels
+the cold items ``cold`` and the others by the terciles above computed over the other items only, so the share
+of cold items does not move the head/torso/tail thresholds of the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import numpy as np
 from benchmark.errors import DataError
 
 BUCKETS = ("head", "torso", "tail")
+COLD = "cold"
+LABELS = (*BUCKETS, COLD)  # every value of a per-query ``target_bucket`` (benchmark.results.schema.TARGET_BUCKETS)
 
 
 def popularity_buckets(popularity: np.ndarray) -> np.ndarray:
@@ -48,3 +54,18 @@ def popularity_buckets(popularity: np.ndarray) -> np.ndarray:
     tercile = np.minimum((3 * mean_rank) // n, 2).astype(np.int64)
     tercile[counts == 0] = 2
     return np.asarray(BUCKETS)[tercile]
+
+
+def item_buckets(popularity: np.ndarray, cold: np.ndarray | None = None) -> np.ndarray:
+    """(N,) labels in ``LABELS``: ``cold`` where the (N,) bool ``cold`` mask is set, else the popularity tercile
+    among the non-cold items (``popularity_buckets`` of their counts). ``cold=None``: no cold items."""
+    counts = np.asarray(popularity)
+    if cold is None:
+        return popularity_buckets(counts)
+    mask = np.asarray(cold)
+    if mask.dtype != bool or mask.shape != counts.shape:
+        raise DataError(f"item_buckets: the cold mask must be a bool array of shape {counts.shape}; "
+                        f"got {mask.dtype} {mask.shape}.")
+    labels = np.full(len(counts), COLD, dtype="<U5")
+    labels[~mask] = popularity_buckets(counts[~mask])
+    return labels

@@ -9,6 +9,12 @@ statistics) the same way for every builder. Built-in builders:
   (query, clicked item) pairs (``benchmark.sids.dualtower``).
 - ``sci``: the same tower trained with SCI's symmetric input-swapping alignment; RQ-KMeans over the dual-view
   item representation (item tower and query tower applied to the item text).
+- ``acrq``: RQ-KMeans codebooks fitted on head items and frozen as anchors; torso and tail items quantised
+  against them, with a regularised last stage fitted on their residuals (``benchmark.sids.acrq``).
+- ``cqsid``: a dual tower with an extra category-aware contrastive term; level 0 constrained to the items'
+  category (or dominant query) groups, lower levels RQ-KMeans (``benchmark.sids.cqsid``).
+- ``sarq``: RQ-KMeans codes cut per item where the popularity-weighted entropy of the rest of its path falls
+  below a threshold chosen to meet a mean-length budget: variable-length SIDs (``benchmark.sids.sarq``).
 
 ``settings`` lists the ``SidConfig`` fields only this builder reads (``tower`` for the two tower builders);
 build and run keys leave out the ones the chosen builder does not read (``config.legacy_omitted``). The
@@ -18,6 +24,7 @@ registry imports nothing heavy: a builder's code (torch, faiss) loads when it bu
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -163,4 +170,33 @@ register_builder(Builder(
     description="dual tower trained with SCI's input-swapping alignment; RQ-KMeans over the dual view",
     build=_tower_builder(symmetric=True),
     settings=("tower",),
+))
+
+
+def _imported(module: str, function: str) -> Build:
+    """A build that imports ``module`` (torch, faiss) only when it runs, then calls its ``function``."""
+
+    def build(dataset: Any, config: Any, sizes: tuple[int, ...], force: bool) -> BuiltCodes:
+        return getattr(importlib.import_module(module), function)(dataset, config, sizes, force)
+
+    return build
+
+
+register_builder(Builder(
+    name="acrq",
+    description="RQ-KMeans codebooks fitted on head items and frozen; a regularised last stage for the rest",
+    build=_imported("benchmark.sids.acrq", "build_acrq"),
+    settings=("acrq",),
+))
+register_builder(Builder(
+    name="cqsid",
+    description="category/query-contrastive tower; level 0 constrained to item categories, then RQ-KMeans",
+    build=_imported("benchmark.sids.cqsid", "build_cqsid"),
+    settings=("tower", "cqsid"),
+))
+register_builder(Builder(
+    name="sarq",
+    description="RQ-KMeans codes truncated per item by popularity-weighted path entropy (variable length)",
+    build=_imported("benchmark.sids.sarq", "build_sarq"),
+    settings=("sarq",),
 ))

@@ -1,18 +1,23 @@
 """``SidCatalog``: the item <-> SID table, its prefix trie, and its on-disk form.
 
-A catalog maps every item to its SID (a tuple of L codes) and every SID to its items. Collisions are allowed
+A catalog maps every item to its SID (a tuple of 1 .. L codes) and every SID to its items. Collisions are allowed
 (paper section 3: 170M items on 130M SIDs); a SID expands to its items by training popularity, most clicked
 first, then by item id (DESIGN.md section 6), which is what item-level metrics rank.
 
 On disk a catalog is a directory of plain files, never a pickle:
 
     catalog.json        format version, dataset name, split hash, catalog hash, codebook sizes, config, stats
-    codes.npy           (N, L) int64
+    codes.npy           (N, L) int64; a SID shorter than L fills the rest of its row with -1 (``PAD``)
     popularity.npy      (N,) training click counts used for the SID -> items order
     codebook_<l>.npy    (K_l, D) float32 centroids of level l (absent when the catalog was built without them)
 
 ``catalog_hash`` is the sha256 of the codes, codebook sizes, popularity and split hash: two catalogs with the
-same hash expand every SID identically. A catalog carries the ``split_hash`` of the dataset it was built from;
+same hash expand every SID identically.
+
+Variable-length SIDs (the ``sarq`` builder): the code matrix is (N, L_max) with each shorter SID padded on the
+right with -1, so a fixed-length catalog has no padding and its files and hash are exactly those of before
+variable lengths existed. ``sid_of`` returns the SID without its padding; (1,) and (1, 2) are different SIDs
+(decoding ``<L0_1> <eos>`` retrieves the first, ``<L0_1> <L1_2> <eos>`` the second). A catalog carries the ``split_hash`` of the dataset it was built from;
 loading it against another split raises ``ArtifactMismatchError``.
 """
 
@@ -29,7 +34,7 @@ import numpy as np
 from benchmark.artifacts import atomic_dir, canonical_json
 from benchmark.errors import ArtifactMismatchError, DataError
 from benchmark.sids.stats import code_stats
-from benchmark.sids.trie import PrefixTrie
+from benchmark.sids.trie import PAD, PrefixTrie
 
 CATALOG_FORMAT = 1
 CATALOG_FILE = "catalog.json"
@@ -39,7 +44,7 @@ class SidCatalog:
     """Item <-> SID mapping with O(1) lookups in both directions and a prefix trie.
 
     Args:
-        codes: (N, L) int codes; row i is the SID of item i.
+        codes: (N, L) int codes; row i is the SID of item i, right-padded with -1 when shorter than L.
         codebook_sizes: L sizes; every code of level l is in [0, codebook_sizes[l]).
         item_popularity: (N,) training click counts (orders the items of a SID).
         split_hash: hash of the dataset split the catalog was built from.
@@ -75,7 +80,9 @@ class SidCatalog:
         self.codebooks = tuple(np.asarray(c, dtype=np.float32) for c in codebooks)
         self.build_info = dict(build_info or {})
 
-        self._sid_of = [tuple(row) for row in codes.tolist()]
+        self.lengths = (codes != PAD).sum(axis=1)  # (N,) code length of each item's SID
+        self.lengths.setflags(write=False)
+        self._sid_of = [tuple(row[:length]) for row, length in zip(codes.tolist(), self.lengths.tolist())]
         # Most clicked first, ties by item id: lexsort's last key is the primary one.
         order = np.lexsort((np.arange(len(codes)), -popularity.astype(np.float64)))
         items: dict[tuple[int, ...], list[int]] = {}
@@ -93,8 +100,13 @@ class SidCatalog:
     def __len__(self) -> int:
         return self.n_items
 
+    @property
+    def variable_length(self) -> bool:
+        """True when some SID is shorter than ``levels`` (decoding must then let ``<eos>`` end a SID)."""
+        return self._trie.variable_length
+
     def sid_of(self, item_id: int) -> tuple[int, ...]:
-        """The SID of ``item_id`` (a tuple of ``levels`` ints)."""
+        """The SID of ``item_id`` (a tuple of 1 .. ``levels`` ints, without padding)."""
         if not 0 <= item_id < len(self._sid_of):
             raise IndexError(f"item id {item_id} is outside the catalog's 0..{len(self._sid_of) - 1}")
         return self._sid_of[item_id]
@@ -110,6 +122,10 @@ class SidCatalog:
     def allowed_next(self, prefix: Sequence[int]) -> list[int]:
         """Codes c such that prefix + (c,) starts a valid SID, sorted ([] after a full or bad prefix)."""
         return self._trie.allowed_next(prefix)
+
+    def end_allowed(self, prefix: Sequence[int]) -> bool:
+        """True iff ``prefix`` is a complete SID (a decoded SID may end with ``<eos>`` after it)."""
+        return self._trie.end_allowed(prefix)
 
     def sids(self) -> list[tuple[int, ...]]:
         """The distinct SIDs in use, sorted."""
@@ -244,8 +260,14 @@ def _validate(codes: np.ndarray, sizes: tuple[int, ...], popularity: np.ndarray)
         raise DataError(
             f"SidCatalog: {codes.shape[1]} levels of codes but {len(sizes)} codebook sizes {sizes}."
         )
-    if (codes < 0).any() or (codes >= np.asarray(sizes)[None, :]).any():
-        raise DataError(f"SidCatalog: every code of level l must be in [0, codebook_sizes[l]) = {sizes}.")
+    padded = codes == PAD
+    # -1 only as right padding, and never the first code: a SID has at least one code.
+    bad_pad = padded[:, 0].any() or (padded[:, :-1] & ~padded[:, 1:]).any()
+    if bad_pad or (codes[~padded] < 0).any() or (np.where(padded, 0, codes) >= np.asarray(sizes)[None, :]).any():
+        raise DataError(
+            f"SidCatalog: every code of level l must be in [0, codebook_sizes[l]) = {sizes}, or -1 to pad the "
+            f"end of a SID shorter than {len(sizes)} codes (at least the first code present)."
+        )
     if popularity.shape != (codes.shape[0],) or not np.issubdtype(popularity.dtype, np.number):
         raise DataError(
             f"SidCatalog: item_popularity must be a numeric array of shape ({codes.shape[0]},). "

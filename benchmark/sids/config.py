@@ -13,6 +13,7 @@ import dataclasses
 
 from benchmark.config import check_choice, check_int_list, check_number, to_dict
 from benchmark.errors import ConfigError
+from benchmark.sids.sarq import SarqConfig  # light (numpy only): the sarq builder's settings
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 DEFAULT_BUILDER = "rqkmeans"
@@ -78,6 +79,72 @@ class DualTowerConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class AcrqConfig:
+    """ACRQ (``benchmark.sids.acrq``, SA^2CRQ's anchored curriculum): head-fitted anchor codebooks, frozen, and
+    a regularised last stage for the other items. Every choice beyond the abstract:
+
+    - Input: the frozen encoder's item embeddings (the vectors ``rqkmeans`` quantises), so the two builders
+      differ only in how the codebooks are fitted.
+    - Anchors: RQ-KMeans (``rq_kmeans``, the config's seed and ``kmeans_iters``) fitted on the **head** items
+      only (``popularity_buckets`` of the training click counts); every head item keeps its anchor codes at
+      every level. The anchors are then frozen.
+    - Torso and tail items: levels 0..L-2 are the nearest frozen anchor centroid of their residual.
+    - The curriculum's extra residual stage, kept fixed-length: it *replaces* the last level for torso and
+      tail items instead of adding one. Its codebook C is fitted on the torso and tail items' last
+      residuals by Lloyd iterations (``kmeans_iters``) initialised at the head-fitted last-level anchors A,
+      with a Gaussian prior pulling every centroid towards its anchor (a MAP k-means):
+      ``C_k = (S_k + w n A_k) / (n_k + w n)``, where S_k and n_k are the sum and number of residuals assigned
+      to k, n = M / K the mean cluster size of the M non-head items and w = ``anchor_weight``. So w = 0 is
+      plain k-means on the non-head residuals, large w keeps the anchors, and w = 1 weighs the anchor like
+      an average cluster. Code k at the last level therefore means nearly the same region for head and tail.
+    - Stored codebooks: the anchors for levels 0..L-2 and the regularised codebook C for level L-1 (the one
+      that decodes torso and tail items); the mean and largest shift ||C_k - A_k|| are in the build record.
+    - One stage of curriculum (head, then torso and tail together), not one per bucket: torso items are few
+      clicks from head items, and a third stage would need a third codebook at the same fixed length.
+    """
+
+    anchor_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_number("AcrqConfig", "anchor_weight", self.anchor_weight, low=0.0, high=1e6)
+
+
+@dataclasses.dataclass(frozen=True)
+class CqSidConfig:
+    """CQ-SID (``benchmark.sids.cqsid``): category- and query-contrastive item vectors, quantised into
+    category-constrained hierarchical cluster IDs. Every choice beyond the abstract:
+
+    - An item's *group*: its category node ``category_level`` levels below the store department (the shared
+      root of ``benchmark.data.categories``; a shorter path gives its deepest node); for an item without a
+      category path (all of amazon18-games), its **dominant training query** (the query of the training rows
+      with most clicks on it; ties: the first query text in sorted order), so the constraint is then a query
+      constraint; an item with neither has no group (-1).
+    - Representation: the dual tower of ``tower`` (``DualTowerConfig``, query -> item in-batch softmax on the
+      training split's distinct clicked pairs) plus ``category_weight`` times a category-aware query-item
+      contrastive term: the same in-batch logits, but every in-batch item of the clicked item's group counts
+      as a positive (``-log sum_{j in P_i} exp(s_ij) + log sum_j exp(s_ij)``, P_i = the same group, the same
+      item or the same query). The towers train on the training split only; groups read only the items
+      table (categories) and the training rows (queries).
+    - Level 0 (the constraint), K_0 = ``codebook_sizes[0]`` codes over G groups. G <= K_0: every group gets
+      its own codes, a share proportional to its size (largest remainder, at least one each), k-means of its
+      items inside it, so a level-0 code never mixes groups. G > K_0: weighted k-means of the group centroids
+      (the mean item vector, weight = group size) into K_0 clusters, so every group's items share one code.
+      Items without a group take the nearest level-0 centroid.
+    - Levels 1..L-1: RQ-KMeans of the residuals left by level 0 (shared codebooks, the paper's RQ-VAE stand-in)
+      rather than k-means within every level-0 cell: with the suite's capacity (hundreds of codes per level
+      for tens of items per cell) per-cell k-means would give every item its own code at level 1 and leave
+      the later levels unused.
+    """
+
+    category_weight: float = 0.5
+    category_level: int = 0
+
+    def __post_init__(self) -> None:
+        check_number("CqSidConfig", "category_weight", self.category_weight, low=0.0, high=100.0)
+        check_number("CqSidConfig", "category_level", self.category_level, low=0, high=16, integer=True)
+
+
+@dataclasses.dataclass(frozen=True)
 class SidConfig:
     """Settings of one SID build.
 
@@ -99,6 +166,10 @@ class SidConfig:
       over the encoder's item embeddings), ``"dualtower"`` (RQ-KMeans over a trained item tower's embeddings)
       or ``"sci"`` (the tower trained with SCI's input-swapping alignment, RQ-KMeans over the dual view).
     - ``tower``: the ``DualTowerConfig`` of ``dualtower`` and ``sci`` (ignored, and not hashed, otherwise).
+    - ``acrq``: the ``AcrqConfig`` of the ``acrq`` builder; ``cqsid``: the ``CqSidConfig`` of ``cqsid`` (which
+      also reads ``tower``). Each is ignored, and not hashed, by the other builders.
+    - ``sarq``: the ``SarqConfig`` of the ``sarq`` builder (variable-length SIDs; ``benchmark.sids.sarq``),
+      ignored, and not hashed, by the other builders.
 
     The key of a build leaves out the settings its builder does not read (:func:`legacy_omitted`), so every
     ``rqkmeans`` config hashes exactly as it did before ``builder`` and ``tower`` existed.
@@ -116,6 +187,9 @@ class SidConfig:
     cooccurrence_dim: int = 64
     builder: str = DEFAULT_BUILDER
     tower: DualTowerConfig = dataclasses.field(default_factory=DualTowerConfig)
+    acrq: AcrqConfig = dataclasses.field(default_factory=AcrqConfig)
+    cqsid: CqSidConfig = dataclasses.field(default_factory=CqSidConfig)
+    sarq: SarqConfig = dataclasses.field(default_factory=SarqConfig)
 
     def __post_init__(self) -> None:
         owner = "SidConfig"
@@ -149,6 +223,12 @@ class SidConfig:
                 f"The 'tower' parameter of SidConfig must be a DualTowerConfig (a mapping of its settings). "
                 f"Got {self.tower!r} instead."
             )
+        for field, kind in (("acrq", AcrqConfig), ("cqsid", CqSidConfig), ("sarq", SarqConfig)):
+            if not isinstance(getattr(self, field), kind):
+                raise ConfigError(
+                    f"The {field!r} parameter of SidConfig must be a {kind.__name__} (a mapping of its settings). "
+                    f"Got {getattr(self, field)!r} instead."
+                )
 
 
 def legacy_omitted(config: SidConfig) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from benchmark.artifacts import atomic_dir, cache_root, hash_json
 from benchmark.config import to_dict
 from benchmark.errors import ConfigError
 from benchmark.sids.config import COOCCURRENCE_ENCODER, DualTowerConfig, SidConfig
+from benchmark.threads import torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -123,6 +125,7 @@ def in_batch_loss(
     return -torch.diagonal(torch.log_softmax(logits, dim=-1))
 
 
+@torch_threads(1)  # see the module docstring: one thread, the same sums on every machine
 def train_heads(
     item_emb: np.ndarray,
     query_emb: np.ndarray,
@@ -130,27 +133,11 @@ def train_heads(
     items: np.ndarray,
     config: DualTowerConfig,
     symmetric: bool,
+    extra_loss: Callable[..., torch.Tensor] | None = None,
 ) -> tuple[dict[str, np.ndarray], list[float]]:
     """Train the query and item heads; returns their weights (``query.*`` and ``item.*`` arrays) and the mean
-    loss of each epoch. Seeded by ``config.seed`` (initialisation and shuffling), on the CPU."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # see the module docstring: one thread, the same sums on every machine
-    try:
-        return _train_heads(item_emb, query_emb, q_idx, items, config, symmetric)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train_heads(
-    item_emb: np.ndarray,
-    query_emb: np.ndarray,
-    q_idx: np.ndarray,
-    items: np.ndarray,
-    config: DualTowerConfig,
-    symmetric: bool,
-) -> tuple[dict[str, np.ndarray], list[float]]:
+    loss of each epoch. Seeded by ``config.seed`` (initialisation and shuffling), on the CPU. ``extra_loss``
+    (a builder's own term, e.g. CQ-SID's): ``(q, v, query_ids, item_ids) -> (B,)`` added to the loss."""
     import torch
 
     if len(items) < 2:
@@ -176,11 +163,14 @@ def _train_heads(
             if len(rows) < 2:  # a lone last pair has no in-batch negative
                 continue
             bq, bi = q_ids[rows], i_ids[rows]
-            loss = in_batch_loss(query_head(e_query[bq]), item_head(e_item[bi]), bq, bi, config.temperature)
+            q_out, v_out = query_head(e_query[bq]), item_head(e_item[bi])
+            loss = in_batch_loss(q_out, v_out, bq, bi, config.temperature)
             if symmetric:  # SCI: the same loss with the towers' inputs swapped
                 swapped = in_batch_loss(query_head(e_item[bi]), item_head(e_query[bq]), bq, bi,
                                         config.temperature)
                 loss = (loss + swapped) / 2
+            if extra_loss is not None:
+                loss = loss + extra_loss(q_out, v_out, bq, bi)
             optimizer.zero_grad(set_to_none=True)
             loss.mean().backward()
             optimizer.step()
@@ -244,13 +234,24 @@ def dual_view(tower: TrainedTower) -> np.ndarray:
     return (np.concatenate([tower.item_vectors, tower.query_view], axis=1) / math.sqrt(2.0)).astype(np.float32)
 
 
-def tower_key(dataset: Any, config: SidConfig, symmetric: bool) -> str:
-    """Cache key of the tower: the frozen embeddings' key, the training pairs, the settings, ``symmetric``."""
+@dataclasses.dataclass(frozen=True)
+class ExtraLoss:
+    """A builder's additional training term (CQ-SID's category-aware loss): ``loss`` as in ``train_heads``;
+    ``key``: a JSON-able description of it (settings, digests of its data), hashed into the tower key."""
+
+    key: dict
+    loss: Callable[..., Any]
+
+
+def tower_key(dataset: Any, config: SidConfig, symmetric: bool, extra: ExtraLoss | None = None) -> str:
+    """Cache key of the tower: the frozen embeddings' key, the training pairs, the settings, ``symmetric``
+    (and ``extra.key`` when a builder adds a loss term; absent otherwise, so other keys are unchanged)."""
     from benchmark.sids.embed import embedding_key
 
     check_text_encoder(config)
     queries, q_idx, items = training_pairs(dataset.train)
     return hash_json({
+        **({"extra": extra.key} if extra is not None else {}),
         "format": TOWER_FORMAT,
         "item_embedding": embedding_key(dataset, config),
         "query_encoder": {"encoder": config.encoder, "pooling": config.pooling, "max_length": config.max_length},
@@ -270,11 +271,14 @@ def check_text_encoder(config: SidConfig) -> None:
         )
 
 
-def trained_tower(dataset: Any, config: SidConfig, symmetric: bool, force: bool = False) -> TrainedTower:
-    """The dual tower of ``dataset`` under ``config.tower``: loaded from the cache, else trained and stored."""
+def trained_tower(
+    dataset: Any, config: SidConfig, symmetric: bool, force: bool = False, extra: ExtraLoss | None = None
+) -> TrainedTower:
+    """The dual tower of ``dataset`` under ``config.tower`` (plus ``extra``'s loss term): loaded from the
+    cache, else trained and stored."""
     from benchmark.sids.embed import TextEncoder, embed_items
 
-    key = tower_key(dataset, config, symmetric)
+    key = tower_key(dataset, config, symmetric, extra)
     directory = cache_root() / "towers" / key
     item_emb, emb_key = embed_items(dataset, config, force=force)
     if not force and (directory / "meta.json").is_file():
@@ -286,7 +290,8 @@ def trained_tower(dataset: Any, config: SidConfig, symmetric: bool, force: bool 
     encoder = TextEncoder(config.encoder, config.pooling, config.max_length)
     query_emb = encoder.encode(queries, config.batch_size, progress=False)
     start = time.perf_counter()
-    weights, losses = train_heads(item_emb, query_emb, q_idx, items, config.tower, symmetric)
+    weights, losses = train_heads(item_emb, query_emb, q_idx, items, config.tower, symmetric,
+                                  extra.loss if extra is not None else None)
     seconds = round(time.perf_counter() - start, 3)
     log.info("dual tower (symmetric=%s) trained on %d pairs in %.1f s", symmetric, len(items), seconds)
     item_vectors = apply_head(weights, "item", item_emb, config.tower)

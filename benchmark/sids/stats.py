@@ -3,6 +3,10 @@
 - collision rate: share of items whose SID is shared with at least one other item;
 - items per SID: mean (n_items / distinct SIDs) and max;
 - codebook use per level: distinct codes used / codebook size;
+- code lengths: tokens per SID (mean, min, max and the count of items per length ``code_length_counts``; L for
+  every item of a fixed-length catalog, for which ``code_stats`` leaves them out). Variable-length SIDs are rows right-padded with -1 (``SidCatalog``);
+  two SIDs are equal only when their lengths are too, so (1,) and (1, 2) do not collide, and a "first d tokens"
+  prefix of a SID shorter than d is the whole SID;
 - preference pairs: over every (positive, negative) pair of a preference impression (positive = clicked,
   negative = exposed and unclicked), the share whose SIDs share the first token, the first two tokens, and the
   whole SID. The paper reports 34.6% / 1.9% for its training pairs on JD.com (section 1). Reported for all
@@ -27,7 +31,8 @@ def code_stats(codes: np.ndarray, codebook_sizes: Sequence[int]) -> dict[str, An
     n_items = len(codes)
     _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
     shared = counts[inverse.reshape(-1)] > 1
-    used = [int(len(np.unique(codes[:, level]))) for level in range(codes.shape[1])]
+    used = [int(len(np.unique(codes[codes[:, level] >= 0, level]))) for level in range(codes.shape[1])]
+    lengths = code_lengths(codes)
     return {
         "n_items": int(n_items),
         "levels": int(codes.shape[1]),
@@ -39,6 +44,25 @@ def code_stats(codes: np.ndarray, codebook_sizes: Sequence[int]) -> dict[str, An
         "items_per_sid_max": int(counts.max()) if n_items else 0,
         "codebook_used": used,
         "codebook_usage": [u / k for u, k in zip(used, codebook_sizes)],
+        # Only for variable-length codes: a fixed-length catalog's statistics (stored in run.json) keep the
+        # keys they had before variable lengths existed.
+        **(_length_stats(lengths, codes.shape[1]) if (lengths < codes.shape[1]).any() else {}),
+    }
+
+
+def code_lengths(codes: np.ndarray) -> np.ndarray:
+    """(N,) number of codes of each row of an (N, L) matrix whose shorter SIDs are right-padded with -1."""
+    return (np.asarray(codes) >= 0).sum(axis=1).astype(np.int64)
+
+
+def _length_stats(lengths: np.ndarray, levels: int) -> dict[str, Any]:
+    n = len(lengths)
+    return {
+        "code_length_mean": float(lengths.mean()) if n else None,
+        "code_length_min": int(lengths.min()) if n else None,
+        "code_length_max": int(lengths.max()) if n else None,
+        # index l-1 holds the number of SIDs of l codes
+        "code_length_counts": [int(c) for c in np.bincount(lengths, minlength=levels + 1)[1:]] if n else None,
     }
 
 
@@ -138,7 +162,7 @@ def bucket_stats(
     n_items, levels = codes.shape
     group_size = np.bincount(_prefix_ids(codes, levels))[_prefix_ids(codes, levels)]
     shared = np.stack([_shares_prefix(codes, d) for d in range(1, levels + 1)], axis=1)  # (N, L)
-    lengths = np.full(n_items, levels, dtype=np.int64)
+    lengths = code_lengths(codes)
     pair_item = pair_target = None
     if preference is not None:
         row, item, clicked = _flatten_impressions(preference)
@@ -151,9 +175,7 @@ def bucket_stats(
         n = int(mask.sum())
         entry: dict[str, Any] = {
             "n_items": n,
-            "code_length_mean": float(lengths[mask].mean()) if n else None,
-            "code_length_min": int(lengths[mask].min()) if n else None,
-            "code_length_max": int(lengths[mask].max()) if n else None,
+            **_length_stats(lengths[mask], levels),
             "collision_rate": float(shared[mask, -1].mean()) if n else None,
             "items_per_sid_mean": float(group_size[mask].mean()) if n else None,
             "items_per_sid_max": int(group_size[mask].max()) if n else None,

@@ -62,6 +62,9 @@ class RunSpec:
     # reading, one number of passes over the data) or "steps" (the profile's steps: more passes over less data).
     # Hashed only for "steps" below 1.0 (at 1.0 the two are one run), so every "epochs" run keeps its key.
     fraction_budget: str = "epochs"
+    # The share of items held out of all training as cold-start items (experiment ``sids``, issue #16;
+    # ``benchmark.sids.coldstart``). Hashed only when > 0, so every run without it keeps its key.
+    cold_start: float = 0.0
 
     def compute_config(self) -> dict[str, Any]:
         """Everything that determines the numbers, resolved (every default filled in, as plain JSON); the
@@ -82,6 +85,7 @@ class RunSpec:
             **({"fraction_budget": "steps"} if self.fixed_steps else {}),
             "eval": plain_config(resolved.eval),
             **({"checkpoint": {"report": "best", **self.curve_settings()}} if self.checkpoint == "best" else {}),
+            **({"cold_start": _cold_start_config(self.cold_start)} if self.cold_start else {}),
         }
 
     @property
@@ -110,12 +114,18 @@ class RunSpec:
     def sft_config(self) -> dict[str, Any]:
         """What determines the shared SFT checkpoint (resolved): every method of one seed starts from it."""
         config = self.compute_config()
-        return {k: config[k] for k in ("seed", "dataset", "data", "sids", "model", "sft")}
+        return {k: config[k] for k in ("seed", "dataset", "data", "sids", "model", "sft", "cold_start") if k in config}
 
     def training_config(self) -> dict[str, Any]:
         """What determines the aligned checkpoint: everything but the evaluation settings, so that changing
         the beam width or the number of test queries re-evaluates without retraining."""
         return {k: v for k, v in self.compute_config().items() if k not in ("eval", "checkpoint")}
+
+
+def _cold_start_config(share: float) -> dict[str, Any]:
+    from benchmark.sids.coldstart import cold_start_config
+
+    return cold_start_config(share)
 
 
 def plain_config(config: Any) -> Any:
@@ -174,6 +184,9 @@ def resolve(spec: RunSpec) -> ResolvedRun:
 
     data = from_dict(DataConfig, spec.data, "data.")
     sids = from_dict(SidConfig, spec.sids, "sids.")
+    from benchmark.sids.coldstart import check_share
+
+    check_share(spec.cold_start, "cold_start")
     eval_config = from_dict(EvalConfig, spec.eval, "eval.")
 
     from benchmark.suite.untrained import NoConfig, is_untrained
@@ -326,8 +339,9 @@ def expand(profile: Profile, only: tuple[str, ...] = (), methods: tuple[str, ...
 def overrides_key(spec: RunSpec) -> str:
     """A hash of the spec's settings as written (not resolved): a stable order and a cheap de-duplication that
     work before a spec is known to resolve."""
+    # cold_start only when set: every spec without it keeps the hash (and the run order) it had before it existed
     return hash_json({k: v for k, v in dataclasses.asdict(spec).items()
-                      if k not in ("experiment", "variant", "tuning", "curve")})
+                      if k not in ("experiment", "variant", "tuning", "curve") and (k != "cold_start" or v)})
 
 
 def shard(specs: list[RunSpec], index: int, count: int) -> list[RunSpec]:

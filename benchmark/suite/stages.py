@@ -25,7 +25,7 @@ from benchmark.artifacts import cache_root, hash_json
 from benchmark.config import from_dict
 from benchmark.data import DataConfig, build_dataset
 from benchmark.evaluation import EvalConfig, select_queries
-from benchmark.inference import Rankings, rank_queries, score_frame
+from benchmark.inference import Rankings, rank_checkpoint, score_frame
 from benchmark.locks import key_lock
 from benchmark.methods import get_method
 from benchmark.model import SidTokenizer, build_model
@@ -61,8 +61,10 @@ class Prepared:
 
     def metadata(self, model_size: str, **extra) -> dict:
         """Provenance stored beside each checkpoint: what `grbench eval` checks and reports."""
+        stats = getattr(self.dataset, "stats", None)
+        cold = stats.get("cold_start") if isinstance(stats, dict) else None
         return {**self.hashes, "dataset": self.dataset.name, "model_size": model_size,
-                "data": self.data, "sids": self.sids, **extra}
+                "data": self.data, "sids": self.sids, **({"cold_start": cold} if cold else {}), **extra}
 
     def examples(self, stage: str, max_candidates: int, fraction: float = 1.0,
                  tokenizer: SidTokenizer | None = None) -> list:
@@ -75,15 +77,23 @@ class Prepared:
 
 
 @lru_cache(maxsize=4)
-def _prepare_cached(dataset: str, data_json: str, sids_json: str, data_dir: str | None) -> Prepared:
+def _prepare_cached(dataset: str, data_json: str, sids_json: str, data_dir: str | None,
+                    cold_start: float = 0.0) -> Prepared:
     # One process builds a split and its SIDs; a concurrent suite waits, then loads them from the cache.
-    with key_lock(cache_root(), "prepare-" + hash_json([dataset, data_json, sids_json, data_dir])):
-        return _build_prepared(dataset, data_json, sids_json, data_dir)
+    # (A cold-start share joins the lock key only when set, so every other lock keeps its name.)
+    parts = [dataset, data_json, sids_json, data_dir, *([cold_start] if cold_start else [])]
+    with key_lock(cache_root(), "prepare-" + hash_json(parts)):
+        return _build_prepared(dataset, data_json, sids_json, data_dir, cold_start)
 
 
-def _build_prepared(dataset: str, data_json: str, sids_json: str, data_dir: str | None) -> Prepared:
+def _build_prepared(dataset: str, data_json: str, sids_json: str, data_dir: str | None,
+                    cold_start: float = 0.0) -> Prepared:
+    from benchmark.sids.coldstart import hold_out_cold
+
     settings = json.loads(data_json), json.loads(sids_json)
     data = build_dataset(dataset, from_dict(DataConfig, settings[0]), data_dir=data_dir)
+    # Cold-start items erased from every training signal before the SIDs, tokenizer and examples see the split.
+    data = hold_out_cold(data, cold_start)
     catalog = build_sids(data, from_dict(SidConfig, settings[1]))
     # Protocol 2: training queries only (unseen words map to <unk>); protocol 1: train + valid + test, as its
     # tokenizers were built, so protocol-1 results reproduce (BuiltDataset.vocabulary_queries).
@@ -92,14 +102,16 @@ def _build_prepared(dataset: str, data_json: str, sids_json: str, data_dir: str 
     return Prepared(data, catalog, tokenizer, *settings)
 
 
-def prepare_data(dataset: str, data: dict, sids: dict, data_dir: str | None) -> Prepared:
-    """Dataset split, SID catalog and tokenizer (all content-addressed and cached; built once under a lock)."""
-    return _prepare_cached(dataset, json.dumps(data, sort_keys=True), json.dumps(sids, sort_keys=True), data_dir)
+def prepare_data(dataset: str, data: dict, sids: dict, data_dir: str | None, cold_start: float = 0.0) -> Prepared:
+    """Dataset split, SID catalog and tokenizer (all content-addressed and cached; built once under a lock).
+    ``cold_start`` > 0: that share of items held out of training (``benchmark.sids.coldstart.hold_out_cold``)."""
+    return _prepare_cached(dataset, json.dumps(data, sort_keys=True), json.dumps(sids, sort_keys=True), data_dir,
+                           float(cold_start))
 
 
 def prepare(spec: RunSpec, data_dir: str | None) -> Prepared:
     """Dataset split, SID catalog and tokenizer of a run."""
-    return prepare_data(spec.dataset, spec.data, spec.sids, data_dir)
+    return prepare_data(spec.dataset, spec.data, spec.sids, data_dir, spec.cold_start)
 
 
 def train_stage(method, method_config, model, prepared: Prepared, stage: str, config: TrainConfig, out_dir: Path,
@@ -173,14 +185,16 @@ class Evaluation:
 def eval_queries(prepared: Prepared, split: str, max_queries: int | None) -> pd.DataFrame:
     """The evaluated queries of ``split`` (``select_queries``); under protocol 2 with a ``target_bucket``
     column: the popularity bucket (head / torso / tail, ``benchmark.sids.buckets``) of each row's ordered item,
-    from the training clicks (``item_popularity``), so per-bucket tables need nothing but the stored run."""
+    from the training clicks (``item_popularity``), or ``cold`` when it is a held-out cold-start item
+    (``benchmark.sids.coldstart``), so per-bucket tables need nothing but the stored run."""
     dataset = prepared.dataset
     frame = select_queries(getattr(dataset, split), max_queries)
     if dataset.config.protocol != 2 or "target" not in frame.columns:
         return frame
-    from benchmark.sids.buckets import popularity_buckets
+    from benchmark.sids.buckets import item_buckets
+    from benchmark.sids.coldstart import cold_mask
 
-    buckets = popularity_buckets(np.asarray(dataset.item_popularity))
+    buckets = item_buckets(np.asarray(dataset.item_popularity), cold_mask(dataset))
     return frame.assign(target_bucket=buckets[frame["target"].to_numpy(dtype=np.int64)])
 
 
@@ -188,8 +202,8 @@ def evaluate(checkpoint_dir: Path, prepared: Prepared, config: EvalConfig, *, sp
              tokenizer: SidTokenizer | None = None) -> Evaluation:
     """Beam-search a checkpoint over the first ``config.max_queries`` queries of ``split`` and score them."""
     frame = eval_queries(prepared, split, config.max_queries)
-    rankings = rank_queries(load_checkpoint(checkpoint_dir), tokenizer or prepared.tokenizer, prepared.catalog,
-                            frame, config)
+    # decoded at the checkpoint's training precision (benchmark.precision), on the GPU where there is one
+    rankings = rank_checkpoint(checkpoint_dir, tokenizer or prepared.tokenizer, prepared.catalog, frame, config)
     return Evaluation(frame, rankings, score_frame(rankings, frame, prepared.catalog, config))
 
 

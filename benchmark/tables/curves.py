@@ -13,12 +13,12 @@ stored curves and the matplotlib version.
 
 from __future__ import annotations
 
-import io
 import json
 
 import pandas as pd
 
 from benchmark.tables.collect import ExperimentRuns
+from benchmark.tables.render import figure_png, new_figure
 
 FIGURE_METRICS = ("valid_target_hit@10", "valid_halluc@1")
 FRONTIER = ("valid_halluc@1", "valid_target_hit@10")  # (x, y)
@@ -54,20 +54,10 @@ def _lines(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return lines
 
 
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 def render_curves_png(frame: pd.DataFrame, title: str) -> bytes:
     """One panel per metric of ``FIGURE_METRICS`` against the optimizer step, one line per method."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     metrics = [m for m in FIGURE_METRICS if m in frame.columns]
-    figure = Figure(figsize=(5.0 * max(1, len(metrics)), 3.6), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(5.0 * max(1, len(metrics)), 3.6)
     axes = figure.subplots(1, max(1, len(metrics)), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
         for label, line in _lines(frame).items():
@@ -76,23 +66,15 @@ def render_curves_png(frame: pd.DataFrame, title: str) -> bytes:
         ax.set_title(LABELS.get(metric, metric), fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(True, color="#eeeeee", linewidth=0.6)
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        axes[-1].legend(handles, labels, fontsize=7, frameon=False, loc="best")
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    return _png(figure)
+    return figure_png(figure, legend_from=axes[0], legend_on=axes[-1], fontsize=7, loc="best")
 
 
 def render_frontier_png(frame: pd.DataFrame, title: str) -> bytes:
     """HR@10 against rank-1 hallucination over the evaluated checkpoints, one line per method (arrow of time:
     hollow marker at the SFT start, filled at the last checkpoint)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     x, y = FRONTIER
-    figure = Figure(figsize=(6.4, 4.6), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(6.4, 4.6)
     ax = figure.subplots()
     for label, line in _lines(frame).items():
         (drawn,) = ax.plot(line[x], line[y], marker="o", markersize=3, linewidth=1.2, label=label)
@@ -101,9 +83,7 @@ def render_frontier_png(frame: pd.DataFrame, title: str) -> bytes:
     ax.set_ylabel(LABELS[y], fontsize=9)
     ax.set_title(title, fontsize=10)
     ax.grid(True, color="#eeeeee", linewidth=0.6)
-    ax.legend(fontsize=7, frameon=False, loc="best")
-    figure.tight_layout()
-    return _png(figure)
+    return figure_png(figure, legend_from=ax, fontsize=7, loc="best")
 
 
 def curve_outputs(experiment: ExperimentRuns) -> dict[str, bytes]:

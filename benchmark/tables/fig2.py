@@ -13,11 +13,7 @@ always show the same numbers. The paper prints no values for its Figure 2, so th
 
 from __future__ import annotations
 
-import io
 import logging
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from benchmark.metrics.registry import SID_METRICS, get_metric
 from benchmark.tables.collect import ExperimentRuns, MethodRuns, describe_runs
@@ -28,7 +24,7 @@ from benchmark.tables.markers import (
     run_comparisons,
     significance_legend,
 )
-from benchmark.tables.render import Cell, Column, Row, Table
+from benchmark.tables.render import Cell, Column, Row, Table, figure_png, new_figure
 from benchmark.tables.table1 import method_label
 
 log = logging.getLogger(__name__)
@@ -174,8 +170,7 @@ def render_fig2_png(table: Table) -> bytes:
         metric = column.key.split(":", 1)[1]
         if metric not in metrics:
             metrics.append(metric)
-    figure = Figure(figsize=(12.0, 3.2), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(12.0, 3.2)
     axes = figure.subplots(1, len(metrics), sharex=True)
     for ax, metric in zip(axes, metrics):
         ax.axhline(0.0, color="#999999", linewidth=0.8)
@@ -205,10 +200,4 @@ def render_fig2_png(table: Table) -> bytes:
         ax.tick_params(labelsize=8)
         ax.grid(True, color="#eeeeee", linewidth=0.6)
     axes[0].set_ylabel("improvement over SFT (%)", fontsize=9)
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        axes[0].legend(handles, labels, fontsize=8, frameon=False)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure_png(figure, legend_from=axes[0], fontsize=8)

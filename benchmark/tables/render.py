@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import io
 import math
+from typing import Any
 
 from benchmark.metrics.registry import FAMILY_GROUPS, get_metric
 
@@ -305,4 +306,33 @@ def to_csv(table: Table) -> str:
                     cell_text(cell, column),
                 ]
             )
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------- png
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib Figure of ``width`` x ``height`` inches at 100 dpi on its own Agg canvas: no pyplot global
+    state, so figures drawn in parallel or in a test never share anything."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def figure_png(figure: Any, *, legend_from: Any = None, legend_on: Any = None, **legend: Any) -> bytes:
+    """The PNG bytes of ``figure`` after ``tight_layout``, without the "Software" text chunk, so the bytes depend
+    only on what was drawn and the matplotlib version (a rerun rewrites identical files).
+
+    ``legend_from``: an axes whose labelled artists make a frameless legend, drawn on ``legend_on`` (default the
+    same axes) with the keyword arguments ``legend`` (e.g. fontsize); nothing is drawn when it has none.
+    """
+    if legend_from is not None:
+        handles, labels = legend_from.get_legend_handles_labels()
+        if handles:
+            (legend_on or legend_from).legend(handles, labels, frameon=False, **legend)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()

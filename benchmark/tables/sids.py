@@ -1,7 +1,8 @@
 """How items get their IDs (issue #16, beyond the paper): each SID builder under the same SFT budget (and the same
 methods on top), on the ordered item's HR@10, MRR, NDCG@10, the rank-1 hallucination rate and the collision rate
 of the builder's catalog, then HR@10 on the test queries whose ordered item is a head, torso or tail item
-(terciles of training clicks, ``benchmark.sids.buckets``; the run's per-query ``target_bucket``).
+(terciles of training clicks, ``benchmark.sids.buckets``) or a cold-start item held out of all training
+(``benchmark.sids.coldstart``; the experiment's ``sid_builders.cold_start``): the run's per-query ``target_bucket``.
 
 One section per builder, one row per method (the untrained ``sft-start`` first). † marks a cell that differs from
 the ``rqkmeans`` row of the same method (paired permutation test on the per-query values of the cell's queries:
@@ -13,7 +14,7 @@ tested.
 from __future__ import annotations
 
 import dataclasses
-import io
+import json
 import math
 
 import numpy as np
@@ -31,7 +32,7 @@ from benchmark.tables.markers import (
     run_comparisons,
     significance_legend,
 )
-from benchmark.tables.render import Cell, Column, Row, Table, metric_column
+from benchmark.tables.render import Cell, Column, Row, Table, figure_png, metric_column, new_figure
 from benchmark.tables.table1 import method_label
 
 METRICS = ("target_hit@10", "target_mrr", "target_ndcg@10", "halluc@1")
@@ -56,7 +57,10 @@ class BucketRuns(MethodRuns):
     bucket: str = "head"
 
     def has(self, metric: str) -> bool:
-        return super().has(metric) and all(_has_buckets(run) for run in self.runs)
+        """The metric is stored, with buckets, and every run has queries in the bucket (runs trained without
+        cold-start items have no ``cold`` query: that cell is empty, not an untestable comparison)."""
+        return (super().has(metric) and all(_has_buckets(run) for run in self.runs)
+                and all(len(self._run_frame(i)) for i in range(len(self.runs))))
 
     def summary(self, metric: str):
         """Mean and std over seeds of each run's mean over the bucket's queries; None when a run has none."""
@@ -165,12 +169,13 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
         "Collision: the share of catalog items whose SID holds more than one item (run.json `catalog`, recorded "
         "when the run was computed; a property of the catalog, not tested).",
         _bucket_note(rows),
+        _cold_note(rows),
         "Bold: best, underline: second best per column over all rows (lowest for hallucination and collision), "
         "compared as printed.",
         significance_legend(significance, "the RQ-KMeans row of the same method (per bucket: on that bucket's "
                             "queries)", None, clustered=clustered),
         "Beyond the paper: the dual tower and SCI builders follow the documented ideas (benchmark/sids/"
-        "builders.py names every choice); cold-start items and variable-length SIDs are not part of this table.",
+        "builders.py names every choice); variable-length SIDs are not part of this table.",
     ]
     if tests.skipped:
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
@@ -180,8 +185,9 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
 
 def _bucket_note(rows: list[tuple[str, str, str, MethodRuns]]) -> str:
     """How the buckets are defined and how many test queries each holds (from the first run that stored them)."""
-    definition = ("Buckets: the ordered item's terciles of training clicks (head, torso, tail; ties share a "
-                  "bucket, items never clicked in training are tail), stored per test query as `target_bucket`.")
+    definition = ("Buckets: the ordered item's terciles of training clicks among the items that are not cold "
+                  "(head, torso, tail; ties share a bucket, items never clicked in training are tail), or cold (a "
+                  "cold-start item), stored per test query as `target_bucket`.")
     runs = [run for *_, group in rows for run in group.runs]
     with_buckets = [run for run in runs if _has_buckets(run)]
     if not with_buckets:
@@ -194,13 +200,29 @@ def _bucket_note(rows: list[tuple[str, str, str, MethodRuns]]) -> str:
     return note
 
 
+def _cold_note(rows: list[tuple[str, str, str, MethodRuns]]) -> str:
+    """The cold-start setting the runs were trained with (run.json ``config.cold_start``), or that none was."""
+    settings = {_json_key(run.result.config.get("cold_start")) for *_, group in rows for run in group.runs}
+    if not settings or settings == {_json_key(None)}:
+        return "Cold: no cold-start items (the runs trained on every item); cold cells are empty."
+    if len(settings) > 1:
+        return "Cold: the runs differ in their cold-start setting (run.json `config.cold_start`); compare with care."
+    run = next(run for *_, group in rows for run in group.runs)
+    share = float(run.result.config["cold_start"]["share"])
+    return (f"Cold: a seeded {share:.0%} of the items (the dataset seed, rule "
+            f"`{run.result.config['cold_start']['rule']}`, benchmark/sids/coldstart.py) held out of all training: "
+            "impressions ordering one dropped, the others stripped of them (never a target, click, negative, "
+            "history item, dual-tower pair or popularity count); they keep their text-built SIDs.")
+
+
+def _json_key(value) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
 def render_sids_png(table: Table) -> bytes:
     """HR@10 per popularity bucket, one bar per builder in each bucket, one panel per method; hatched bars differ
     from RQ-KMeans (†). Drawn with the Agg canvas directly and without the "Software" PNG chunk, so the bytes
     depend only on the table and the matplotlib version."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     index = {c.key: i for i, c in enumerate(table.columns)}
     builders: list[tuple[str, str]] = []
     methods: list[tuple[str, str]] = []
@@ -212,8 +234,7 @@ def render_sids_png(table: Table) -> bytes:
             methods.append((method, row.label))
     by_key = {row.key: row for row in table.rows}
     colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
-    figure = Figure(figsize=(3.6 * max(1, len(methods)) + 0.6, 3.2), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(3.6 * max(1, len(methods)) + 0.6, 3.2)
     axes = np.atleast_1d(figure.subplots(1, max(1, len(methods)), sharey=True))
     width = 0.8 / max(1, len(builders))
     positions = np.arange(len(TARGET_BUCKETS), dtype=np.float64)
@@ -237,10 +258,4 @@ def render_sids_png(table: Table) -> bytes:
         ax.tick_params(labelsize=8)
         ax.grid(True, axis="y", color="#eeeeee", linewidth=0.6)
     axes[0].set_ylabel("HR@10 of the ordered item", fontsize=9)
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        axes[0].legend(handles, labels, fontsize=8, frameon=False)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure_png(figure, legend_from=axes[0], fontsize=8)

@@ -11,9 +11,9 @@ import dataclasses
 
 from benchmark.config import check_choice, check_number
 from benchmark.errors import ConfigError
+from benchmark.precision import PRECISIONS
 
 SCHEDULES = ("cosine", "linear", "constant")
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +42,9 @@ class TrainConfig:
     keep_checkpoints: int = 2  # intermediate checkpoints kept on disk (the most recent ones)
     max_candidates: int = 16  # candidates per impression (positives first, then negatives)
     log_every: int = 10  # steps between log lines / progress-bar updates; the loss curve has every step
-    precision: str = "fp32"  # bf16: autocast on CUDA only; CPU runs stay fp32 for determinism
+    # bf16: autocast (CPU or CUDA) for this stage's forward passes and for decoding the checkpoint it trains;
+    # weights, gradients, AdamW state and log-softmax stay fp32 (benchmark.precision). Part of the run's identity.
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         owner = "TrainConfig"

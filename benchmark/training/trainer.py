@@ -16,7 +16,6 @@ result does not depend on how the batch is split over ranks or micro-batches (te
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from benchmark import faults
+from benchmark import faults, precision
 from benchmark.artifacts import atomic_write_json, atomic_write_text, hash_json
 from benchmark.config import to_dict
 from benchmark.errors import ArtifactMismatchError, BenchmarkError, ConfigError
@@ -278,8 +277,9 @@ def _accumulate(
         chosen = [examples[i] for i in part]
         rollout_rewards = None
         if method.needs_rollouts:
-            rolled = rollouts.roll_out(model, run.tokenizer, chosen, rollouts.rollout_config(method, method_config),
-                                       run.valid_sid, seed=(config.seed, step_index), keys=part)
+            with autocast:  # the rollouts' beam search decodes at the run's precision too
+                rolled = rollouts.roll_out(model, run.tokenizer, chosen, rollouts.rollout_config(method, method_config),
+                                           run.valid_sid, seed=(config.seed, step_index), keys=part)
             chosen, rollout_rewards = rolled.examples, rolled.rewards
             _add_rollout_stats(rolled.stats, diag_sums, step_sums, len(part))
         batch = collate(chosen, pad_id)
@@ -390,11 +390,9 @@ def _build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim
 
 
 def _autocast(config: TrainConfig, device: torch.device) -> Any:
-    if config.precision == "bf16":
-        if device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        log.warning("precision=bf16 applies to CUDA only; training on %s in fp32", device)
-    return contextlib.nullcontext()
+    # bf16 autocast on the CPU and on CUDA (benchmark.precision): the forwards (policy, reference, rollouts'
+    # beam search) and the objective run under it; backward, clipping and AdamW act on fp32 parameters.
+    return precision.autocast(config.precision, device)
 
 
 def _tokens_at(rows: list[dict[str, float]], step: int) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.artifacts import atomic_write_bytes, atomic_write_text
+from benchmark.tables.render import figure_png, new_figure
 
 CSV_COLUMNS = ("method", "trial", "parameter", "value", "score", "chosen")
 
@@ -49,12 +50,8 @@ def render_png(method: str, entry: dict[str, Any]) -> bytes:
     """One panel per tuned parameter: the metric of each trial against the parameter's value (log axis for a
     log-scale range); the chosen trial filled. Drawn on the Agg canvas without the "Software" PNG chunk, so the
     bytes depend only on the study and the matplotlib version."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     names = sorted(entry["space"])
-    figure = Figure(figsize=(3.6 * len(names), 3.0), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(3.6 * len(names), 3.0)
     axes = figure.subplots(1, len(names), squeeze=False)[0]
     chosen = entry["chosen"]["trial"]
     for ax, name in zip(axes, names):
@@ -71,9 +68,5 @@ def render_png(method: str, entry: dict[str, Any]) -> bytes:
         ax.tick_params(labelsize=8)
         ax.grid(True, color="#eeeeee", linewidth=0.6)
     axes[0].set_ylabel(f"{entry['metric']} (validation)", fontsize=9)
-    axes[0].legend(fontsize=8, frameon=False)
     figure.suptitle(f"{method}: {len(entry['trials'])} trials", fontsize=10)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure_png(figure, legend_from=axes[0], fontsize=8)

@@ -1,9 +1,13 @@
 """``grbench perf decode`` / ``grbench perf train`` on a tiny setting: the commands run, report the fields
-the closing notes quote, and the decode comparison finds our beams identical to ``generate``'s."""
+the closing notes quote, and the decode comparison finds our beams identical to ``generate``'s; fp32 and bf16
+are measured side by side and printed as one table."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
+import torch
 
 from benchmark.cli import main
 
@@ -74,3 +78,88 @@ def test_perf_cli_size_choices_match_the_model_ladder() -> None:
     from benchmark.model import MODEL_SIZES
 
     assert tuple(MODEL_SIZES) == SIZES
+
+
+def test_perf_decode_precisions_side_by_side(capsys) -> None:
+    args = ["perf", "decode", *TINY, "--beam-width", "8", "--queries", "3", "--batch-size", "2"]
+    assert main(args) == 0  # default --precisions fp32,bf16
+    report = json.loads(capsys.readouterr().out)
+    section = report["precision"]
+    assert section["baseline"] == "fp32" and section["mode"] == "unconstrained"
+    assert report["setup"]["precisions"] == ["fp32", "bf16"]
+    fp32, bf16 = section["by_precision"]["fp32"], section["by_precision"]["bf16"]
+    # the baseline against itself: speed-up 1, the same beams
+    assert fp32["speedup_vs_baseline"] == 1.0 and fp32["top1_agreement"] == 1.0 and fp32["beam_overlap"] == 1.0
+    assert fp32["max_abs_score_diff"] == 0.0
+    assert bf16["speedup_vs_baseline"] == pytest.approx(fp32["seconds"] / bf16["seconds"])
+    assert bf16["ms_per_query"] == pytest.approx(1000 * bf16["seconds"] / 3)
+    # bf16 really ran (other scores), and its beams are close to fp32's
+    assert 0 < bf16["max_abs_score_diff"] < 0.5 and 0.0 <= bf16["beam_overlap"] <= 1.0
+
+
+def test_perf_decode_fp32_only_has_no_precision_section(capsys) -> None:
+    args = ["perf", "decode", *TINY, "--beam-width", "4", "--queries", "1", "--precisions", "fp32"]
+    assert main(args) == 0
+    assert "precision" not in json.loads(capsys.readouterr().out)
+
+
+def test_perf_train_precisions_side_by_side(capsys) -> None:
+    args = ["perf", "train", *TINY[:-1], "--candidates", "4", "--batch", "2", "--batch-candidates", "3",
+            "--steps", "1", "--reps", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("precision") and "(a) packed ms" in line)
+    assert lines[header + 1].split()[0] == "fp32" and lines[header + 2].split()[0] == "bf16"
+    assert "speed-up" in lines[header] and "% peak" in lines[header]
+    fp32_row = lines[header + 1].split()
+    assert fp32_row[4] == "1.00x" and fp32_row[7] == "1.00x"  # the baseline's speed-ups against itself
+
+
+def test_perf_train_precision_report(capsys) -> None:
+    args = ["perf", "train", *TINY, "--candidates", "4", "--batch", "2", "--batch-candidates", "3",
+            "--steps", "1", "--reps", "1", "--precisions", "bf16,fp32"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    section = report["precision"]
+    assert section["baseline"] == "bf16" and report["setup"]["precisions"] == ["bf16", "fp32"]
+    bf16, fp32 = section["by_precision"]["bf16"], section["by_precision"]["fp32"]
+    # "packing"/"throughput" are the baseline's
+    assert report["packing"]["packed_ms"] == bf16["packed_ms"]
+    assert report["throughput"]["matmul_peak_dtype"] == "bf16"
+    assert bf16["step_speedup_vs_baseline"] == 1.0 and bf16["max_abs_logp_diff_vs_baseline"] == 0.0
+    assert fp32["step_speedup_vs_baseline"] == pytest.approx(bf16["step_seconds"] / fp32["step_seconds"])
+    assert fp32["packing_speedup"] == pytest.approx(fp32["separate_ms"] / fp32["packed_ms"])
+    # one packed forward at bf16 vs fp32: different, close log-probs; packed == separate at fp32
+    assert 0 < fp32["max_abs_logp_diff_vs_baseline"] < 0.1
+    assert fp32["packing_max_abs_logp_diff"] < 1e-4
+    for r in (bf16, fp32):
+        assert r["matmul_peak_flops_per_second"] > 0 and 0 < r["fraction_of_peak"]
+
+
+@pytest.mark.parametrize("bad", ["fp16", "fp32,fp32", ""])
+def test_perf_rejects_bad_precisions(bad, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["perf", "train", *TINY, "--precisions", bad])
+    assert "--precisions" in capsys.readouterr().err
+
+
+def test_perf_cli_precisions_match_the_setting() -> None:
+    from benchmark.commands.perf import PRECISIONS as CLI_PRECISIONS
+    from benchmark.precision import PRECISIONS
+
+    assert CLI_PRECISIONS == PRECISIONS
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_perf_on_cuda_bf16(capsys) -> None:
+    cuda = [*TINY, "--device", "cuda"]
+    assert main(["perf", "decode", *cuda, "--beam-width", "8", "--queries", "3", "--batch-size", "2"]) == 0
+    decode = json.loads(capsys.readouterr().out)
+    # GPU kernels differ between our search and generate's: the shared beams' scores agree closely, not bitwise
+    assert decode["setup"]["device"] == "cuda" and decode["modes"]["unconstrained"]["max_abs_score_diff"] < 1e-3
+    assert decode["precision"]["by_precision"]["bf16"]["max_abs_score_diff"] < 0.5
+    assert main(["perf", "train", *cuda, "--candidates", "4", "--batch", "2", "--batch-candidates", "3",
+                 "--steps", "1", "--reps", "1"]) == 0
+    train = json.loads(capsys.readouterr().out)
+    assert train["setup"]["device"] == "cuda" and train["precision"]["by_precision"]["bf16"]["step_seconds"] > 0

@@ -137,7 +137,7 @@ def test_target_kernels_without_targets_say_what_is_missing() -> None:
 def test_registry_entries_and_metric_set() -> None:
     ndcg = get_metric("target_ndcg@10")
     assert (ndcg.family, ndcg.label, ndcg.long_label, ndcg.needs_target) == (
-        "target", "NDCG@10", "Target NDCG@10", True)
+        "target", "gNDCG@10", "Target graded NDCG@10", True)
     assert (get_metric("target_hit@20").label, get_metric("target_sid_hit@16").long_label) == (
         "HR@20", "Target SID HR@16")  # any cutoff, like the relevant-set stems
     assert get_metric("target_mrr").long_label == "Target MRR" and not get_metric("item_hit@10").needs_target

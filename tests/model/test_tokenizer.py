@@ -53,7 +53,12 @@ def test_decode_sid(tok: SidTokenizer) -> None:
     assert tok.decode_sid([7, tok.unk_id]) is None
     assert tok.decode_sid([7]) is None
     assert tok.decode_sid([7, 9, 9]) is None
-    assert tok.decode_sid([7, tok.eos_id]) is None
+    # Variable-length SIDs: 1 .. L codes + <eos>; without <eos> exactly L codes, as before.
+    assert tok.decode_sid([7, tok.eos_id]) == (2,)
+    assert tok.decode_sid([tok.eos_id]) is None  # no code: not a SID
+    assert tok.decode_sid([7, 9, 9, tok.eos_id]) is None  # longer than L
+    assert tok.decode_sid([7, tok.eos_id, 9]) is None  # <eos> inside
+    assert tok.decode_sid([9, tok.eos_id]) is None  # a level-1 code at level 0
 
 
 @settings(max_examples=50, deadline=None)
@@ -111,3 +116,25 @@ def test_load_errors(tok: SidTokenizer, tmp_path) -> None:
     (tmp_path / META_FILE).write_text(json.dumps(meta))
     with pytest.raises(ArtifactMismatchError, match="other codebook sizes"):
         SidTokenizer.from_pretrained(tmp_path)
+
+
+@settings(max_examples=50, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4), data=st.data())
+def test_variable_length_target_roundtrip_property(sizes: list[int], data: st.DataObject) -> None:
+    """A SID of 1 .. L codes: target = its code tokens + <eos>, and it decodes back; without the <eos> only a
+    full-length SID decodes (a shorter one is ill-formed)."""
+    tok = SidTokenizer.build(["a b"], sizes)
+    length = data.draw(st.integers(1, len(sizes)))
+    sid = tuple(data.draw(st.integers(0, k - 1)) for k in sizes[:length])
+    ids = tok.target_ids(sid)
+    assert len(ids) == length + 1 and ids[-1] == tok.eos_id
+    assert ids[:-1] == [tok.level_token_ids(level)[code] for level, code in enumerate(sid)]
+    assert tok.decode_sid(ids) == sid
+    assert tok.decode_sid(ids[:-1]) == (sid if length == len(sizes) else None)
+    assert tok.encode_prompt("a", [sid]) == [tok.bos_id, *tok.query_ids("a"), tok.sep_id, *ids[:-1], tok.sep_id]
+
+
+def test_sid_length_errors(tok: SidTokenizer) -> None:
+    with pytest.raises(DataError, match="expects 1 to 2"):
+        tok.target_ids(())
+    assert tok.target_ids((1,)) == [6, 2]  # <L0_1> <eos>

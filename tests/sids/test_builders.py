@@ -28,8 +28,8 @@ LEGACY_FIELDS = ["levels", "codebook_sizes", "capacity_per_item", "seed", "kmean
 def test_registry_names_lookup_and_duplicates() -> None:
     assert builder_names()[:3] == ["rqkmeans", "dualtower", "sci"]
     assert get_builder("sci").settings == ("tower",) and get_builder("rqkmeans").settings == ()
-    assert builder_settings(None) == ("tower",)
-    with pytest.raises(UnknownNameError, match="Did you mean 'dualtower'.*Available: dualtower, rqkmeans, sci"):
+    assert builder_settings(None) == ("acrq", "cqsid", "sarq", "tower")
+    with pytest.raises(UnknownNameError, match="Did you mean 'dualtower'.*Available: acrq, cqsid, dualtower, rqkmeans, sarq, sci"):
         get_builder("dual-tower")
     with pytest.raises(ValueError, match="already registered"):
         register_builder(Builder(name="rqkmeans", description="again", build=get_builder("rqkmeans").build))
@@ -40,7 +40,7 @@ def test_registry_names_lookup_and_duplicates() -> None:
 def test_default_config_hashes_as_before_builders_existed() -> None:
     dataset = make_dataset()
     for config in (SidConfig(), SidConfig(tower=DualTowerConfig(epochs=9))):  # tower: unused by rqkmeans
-        assert legacy_omitted(config) == ("builder", "tower")
+        assert legacy_omitted(config) == ("builder", "acrq", "cqsid", "sarq", "tower")
         assert list(plain_config(config)) == LEGACY_FIELDS
         assert list(hashed_settings(config)) == LEGACY_FIELDS
         # build_key as it was computed before (to_dict of the legacy fields, minus batch_size)

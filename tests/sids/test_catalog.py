@@ -100,7 +100,10 @@ def test_hash_depends_on_codes_popularity_and_split(catalog: SidCatalog) -> None
     ("codes", "sizes", "popularity", "message"),
     [
         (np.array([[0, 2]]), (3, 2), np.zeros(1), "must be in"),
-        (np.array([[0, -1]]), (3, 2), np.zeros(1), "must be in"),
+        (np.array([[-1, 0]]), (3, 2), np.zeros(1), "must be in"),  # -1 pads the end only
+        (np.array([[-1, -1]]), (3, 2), np.zeros(1), "must be in"),  # a SID has at least one code
+        (np.array([[0, -2]]), (3, 2), np.zeros(1), "must be in"),
+        (np.array([[0, -1, 1]]), (3, 2, 2), np.zeros(1), "must be in"),  # no gap inside a SID
         (np.array([[0, 1]]), (3,), np.zeros(1), "codebook sizes"),
         (np.array([[0, 1]]), (3, 2), np.zeros(2), "item_popularity"),
         (np.zeros((0, 2)), (3, 2), np.zeros(0), "non-empty"),
@@ -109,3 +112,44 @@ def test_hash_depends_on_codes_popularity_and_split(catalog: SidCatalog) -> None
 def test_invalid_tables_are_rejected(codes, sizes, popularity, message) -> None:
     with pytest.raises(DataError, match=message):
         SidCatalog(codes, sizes, popularity, "s")
+
+
+def test_fixed_length_hash_and_stats_golden(catalog: SidCatalog) -> None:
+    """The hash of a fixed-length catalog, computed by the code before variable-length SIDs existed: padding
+    support must not change it (cached catalogs and run ids stay valid), nor add keys to its stats."""
+    assert catalog.catalog_hash == "4c3fa4b8bf346a70"
+    assert not catalog.variable_length and catalog.lengths.tolist() == [2] * 6
+    assert "code_length_mean" not in catalog.stats()
+
+
+# Variable length: items 0, 3 on (1,); item 1 on (1, 0) (so (1,) is complete and extendable); item 2 on (2, 1).
+VAR_CODES = np.array([[1, -1], [1, 0], [2, 1], [1, -1]])
+VAR_POPULARITY = np.array([1, 5, 0, 4])
+
+
+def test_variable_length_catalog_lookups_and_stats() -> None:
+    cat = SidCatalog(VAR_CODES, (3, 2), VAR_POPULARITY, "split-v")
+    assert cat.variable_length and cat.levels == 2 and cat.lengths.tolist() == [1, 2, 2, 1]
+    assert [cat.sid_of(i) for i in range(4)] == [(1,), (1, 0), (2, 1), (1,)]
+    assert cat.items_for((1,)) == [3, 0] and cat.items_for((1, 0)) == [1] and cat.items_for((1, -1)) == []
+    assert cat.is_valid((1,)) and cat.is_valid((1, 0)) and not cat.is_valid((2,))
+    assert cat.sids() == [(1,), (1, 0), (2, 1)]
+    assert cat.allowed_next(()) == [1, 2] and cat.allowed_next((1,)) == [0] and cat.end_allowed((1,))
+    assert not cat.end_allowed((2,)) and cat.end_allowed((2, 1)) and cat.allowed_next((2, 1)) == []
+    stats = cat.stats()
+    assert stats["distinct_sids"] == 3 and stats["colliding_sids"] == 1
+    assert stats["collision_rate"] == pytest.approx(0.5)  # items 0 and 3; (1,) and (1, 0) do not collide
+    assert stats["codebook_used"] == [2, 2]  # the -1 padding is not a code
+    assert stats["code_length_mean"] == pytest.approx(1.5) and stats["code_length_counts"] == [2, 2]
+    assert (stats["code_length_min"], stats["code_length_max"]) == (1, 2)
+
+
+def test_variable_length_save_load_roundtrip(tmp_path) -> None:
+    cat = SidCatalog(VAR_CODES, (3, 2), VAR_POPULARITY, "split-v", name="var")
+    cat.save(tmp_path / "cat")
+    loaded = load_catalog(tmp_path / "cat", expected_split_hash="split-v")
+    np.testing.assert_array_equal(loaded.codes, VAR_CODES)
+    assert loaded.catalog_hash == cat.catalog_hash and loaded.items_for((1,)) == [3, 0]
+    # the padding is part of the content: a truncated SID hashes differently from its full code
+    full = SidCatalog(np.array([[1, 0], [1, 0], [2, 1], [1, 0]]), (3, 2), VAR_POPULARITY, "split-v")
+    assert full.catalog_hash != cat.catalog_hash

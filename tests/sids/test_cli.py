@@ -49,3 +49,26 @@ def test_text_output_and_user_errors(capsys: pytest.CaptureFixture[str]) -> None
     assert "one size per level (levels=3)" in capsys.readouterr().err
     assert main(["sids", "stats", "synthetic", "--seed", "-1"]) == 2  # --seed is SidConfig.seed, validated
     assert "The 'seed' parameter of SidConfig" in capsys.readouterr().err
+
+
+def test_build_many_prints_each_builder_time_and_its_ratio_to_rqkmeans(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sids", "build", "synthetic", "--builder", "acrq,rqkmeans", *COOC]
+    forced = run_json(capsys, [*argv, "--json", "--force"])
+    rows = forced["timing"]
+    assert forced["force"] is True and [r["builder"] for r in rows] == ["rqkmeans", "acrq"]  # reference first
+    assert rows[0]["ratio_to_rqkmeans"] == 1.0
+    assert rows[1]["ratio_to_rqkmeans"] == round(rows[1]["seconds"] / rows[0]["seconds"], 3)
+    assert rows[1]["cpu_ratio_to_rqkmeans"] == round(rows[1]["cpu_seconds"] / rows[0]["cpu_seconds"], 3)
+    assert all(r["cached"] == [] for r in rows)  # --force: nothing came from the cache
+    assert set(rows[1]["phases"]) == {"embedding", "acrq"}
+    assert forced["builders"]["acrq"]["builder"] == "acrq" and forced["builders"]["rqkmeans"]["builder"] == "rqkmeans"
+    # Without --force both catalogs now load from the cache, and the table says so.
+    again = run_json(capsys, [*argv, "--json"])
+    assert [r["cached"] for r in again["timing"]] == [["catalog", "embeddings"]] * 2
+    assert {n: s["catalog_hash"] for n, s in again["builders"].items()} == {
+        n: s["catalog_hash"] for n, s in forced["builders"].items()}
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "x rqkmeans" in out and "use --force for a fair comparison" in out and "catalog,embeddings" in out
+    assert main(["sids", "build", "synthetic", "--builder", "rqkmeans,acrk"]) == 2
+    assert "Did you mean 'acrq'" in capsys.readouterr().err

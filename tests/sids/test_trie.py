@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,3 +57,57 @@ def test_lookups_accept_lists_and_numpy_ints() -> None:
     assert trie.allowed_next(()) == [0, 1]
     assert trie.allowed_next((2,)) == [] and trie.allowed_next((1, 2)) == []
     assert [1, 3] in trie and (1, 4) not in trie and 5 not in trie
+
+
+def test_variable_length_trie_golden() -> None:
+    """SIDs (1,), (1, 2), (2, 0, 1), (3, 4): (1,) is complete and extendable; depth 3 bounds the length."""
+    trie = PrefixTrie([(1,), (1, 2), (2, 0, 1), (3, 4)], depth=3)
+    assert trie.variable_length and len(trie) == 4
+    assert trie.allowed_next(()) == [1, 2, 3]
+    assert trie.allowed_next((1,)) == [2] and trie.end_allowed((1,)) and (1,) in trie
+    assert trie.allowed_next((1, 2)) == [] and trie.end_allowed((1, 2))
+    assert trie.allowed_next((2,)) == [0] and not trie.end_allowed((2,)) and (2,) not in trie
+    assert trie.allowed_next((2, 0)) == [1] and not trie.end_allowed((2, 0))
+    assert trie.end_allowed((2, 0, 1)) and trie.end_allowed((3, 4)) and not trie.end_allowed(())
+    assert trie.is_prefix((2, 0)) and not trie.is_prefix((1, 3)) and not trie.is_prefix((3, 4, 0))
+    assert trie.sids() == [(1,), (1, 2), (2, 0, 1), (3, 4)]
+    assert not PrefixTrie([(1, 2), (0, 0)], depth=2).variable_length
+    with pytest.raises(ValueError, match="expected 1..3"):
+        PrefixTrie([(1, 2, 3, 4)], depth=3)
+    with pytest.raises(ValueError, match="length 0"):
+        PrefixTrie([()], depth=3)
+
+
+def test_from_codes_strips_right_padding() -> None:
+    trie = PrefixTrie.from_codes(np.array([[1, -1, -1], [1, 2, -1], [2, 0, 1], [1, 2, -1]]))
+    assert trie.sids() == [(1,), (1, 2), (2, 0, 1)] and trie.depth == 3
+
+
+variable_sid_sets = st.integers(1, 4).flatmap(
+    lambda depth: st.tuples(
+        st.just(depth),
+        st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=depth).map(tuple), min_size=1, max_size=30),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(variable_sid_sets)
+def test_variable_trie_matches_brute_force(case: tuple[int, list[tuple[int, ...]]]) -> None:
+    depth, sids = case
+    trie = PrefixTrie(sids, depth=depth)
+    valid = set(sids)
+    prefixes = {sid[:n] for sid in valid for n in range(len(sid) + 1)}
+    for length in range(depth + 1):
+        for candidate in itertools.product(range(4), repeat=length):
+            assert trie.is_prefix(candidate) == (candidate in prefixes)
+            assert trie.end_allowed(candidate) == (candidate in valid)
+            expected = sorted({s[length] for s in valid if len(s) > length and s[:length] == candidate})
+            assert trie.allowed_next(candidate) == expected
+    assert trie.variable_length == any(len(s) < depth for s in valid)
+    # every walk of allowed_next + end_allowed (what constrained decoding does) ends exactly on the SIDs
+    ended, frontier = set(), [()]
+    while frontier:
+        ended.update(p for p in frontier if trie.end_allowed(p))
+        frontier = [p + (c,) for p in frontier for c in trie.allowed_next(p)]
+    assert ended == valid

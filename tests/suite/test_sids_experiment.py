@@ -1,6 +1,6 @@
 """Experiment sids (benchmark.experiments.sids): one SFT checkpoint per SID builder, one budget for all, the
-rqkmeans rows identical to the other experiments' runs; and the ordered item's popularity bucket stored with
-every protocol-2 run (``target_bucket``)."""
+cold-start share hashed into its runs only (without it the rqkmeans rows are the other experiments' runs); and the
+ordered item's popularity bucket (or ``cold``) stored with every protocol-2 run (``target_bucket``)."""
 
 from __future__ import annotations
 
@@ -36,16 +36,57 @@ def test_one_sft_checkpoint_per_builder_and_one_budget(profile: str) -> None:
     assert len({s.run_id for s in specs}) == len(specs)
 
 
-def test_rqkmeans_rows_are_the_other_experiments_runs() -> None:
-    """The default builder is left out of every key: the rqkmeans rows reuse Table 1's computations."""
-    loaded = load_profile("quick")
+def test_rqkmeans_rows_are_the_other_experiments_runs_without_cold_start() -> None:
+    """The default builder is left out of every key: with ``cold_start: 0`` the rqkmeans rows reuse Table 1's
+    computations."""
+    loaded = load_profile("quick", ["sid_builders.cold_start=0"])
     specs = expand(loaded)
     table1 = {s.method: s.compute_key for s in specs if s.experiment == "table1"}
     for spec in specs:
         if spec.experiment == "sids" and spec.variant["builder"] == "rqkmeans":
             assert spec.compute_key == table1[spec.method]
+            assert "cold_start" not in spec.compute_config()
         elif spec.experiment == "sids":
             assert spec.compute_key not in table1.values()
+
+
+def test_cold_start_is_hashed_into_the_sids_runs_only() -> None:
+    """The profiles' 5% cold start gives every sids run (and SFT checkpoint) its own key; every other run keeps
+    the key it had, which the committed quick results pin (run ids and compute keys)."""
+    loaded = load_profile("quick")
+    specs = expand(loaded)
+    others = {s.compute_key for s in specs if s.experiment != "sids"}
+    sids = [s for s in specs if s.experiment == "sids"]
+    assert sids and all(s.cold_start == 0.05 for s in sids)
+    for spec in sids:
+        config = spec.compute_config()
+        assert config["cold_start"] == {"share": 0.05, "rule": "uniform-items-v1", "stream": 16}
+        assert spec.sft_config()["cold_start"] == config["cold_start"]
+        assert spec.compute_key not in others
+    assert all(s.cold_start == 0.0 and "cold_start" not in s.compute_config() for s in specs if s.experiment != "sids")
+    # a run without it reads as before: the same key as a spec written before the field existed
+    table1 = next(s for s in specs if s.experiment == "table1" and s.method == "raddpo")
+    assert table1.run_id == "table1-raddpo-seed0-0c753c5b75"  # results/quick/runs/table1-raddpo-seed0-0c753c5b75
+    from pathlib import Path
+
+    runs = Path(__file__).resolve().parents[2] / "results" / "quick" / "runs"
+    by_id = {s.run_id: s for s in specs}
+    committed = sorted(p for p in runs.iterdir() if (p / "run.json").is_file())
+    assert committed
+    for path in committed:
+        assert path.name in by_id, path.name
+        assert json.loads((path / "run.json").read_text())["compute_key"] == by_id[path.name].compute_key
+    # the sids runs of the same builder and seed still share one SFT checkpoint; other builders do not
+    one = {(s.variant["builder"], s.seed): str(s.sft_config()) for s in sids}
+    assert len(set(one.values())) == len(loaded.sid_builders.builders) * len(loaded.seeds)
+
+
+def test_a_cold_start_share_out_of_range_fails_when_resolved() -> None:
+    import dataclasses
+
+    spec = expand(load_profile("smoke"), only=("sids",))[0]
+    with pytest.raises(ConfigError, match=r"'cold_start' parameter must be a float in the range \[0, 1\)"):
+        resolve(dataclasses.replace(spec, cold_start=1.0))
 
 
 def test_sid_builders_settings_are_validated() -> None:
@@ -95,8 +136,9 @@ def test_target_bucket_round_trips_through_the_writer(tmp_path) -> None:
 def test_a_bad_target_bucket_is_rejected_and_nothing_written(tmp_path) -> None:
     record = make_record(experiment="sids")
     path = run_dir(tmp_path, record.profile, record.run_id)
-    with pytest.raises(RunValidationError, match=r"'target_bucket' must hold one of \['head', 'torso', 'tail'\]"):
-        write_run(path, record, [0, 1], {"halluc": [0.0, 1.0]}, queries={"target_bucket": ["head", "cold"]})
+    with pytest.raises(RunValidationError,
+                       match=r"'target_bucket' must hold one of \['head', 'torso', 'tail', 'cold'\] per query. Got 'warm'"):
+        write_run(path, record, [0, 1], {"halluc": [0.0, 1.0]}, queries={"target_bucket": ["cold", "warm"]})
     assert not path.exists()
 
 
@@ -153,3 +195,15 @@ def test_the_backfill_tool_adds_buckets_and_catalog_to_older_runs(tmp_path, monk
     write_run(run_dir(tmp_path, other.profile, other.run_id), other, [10], {"halluc": [0.0]})
     with pytest.raises(DataError, match="not rewriting it"):
         tool.add_target_buckets(tmp_path / "smoke", None)
+
+
+def test_sid_builders_seeds_restrict_the_experiment_to_a_subset_of_the_profile_seeds() -> None:
+    loaded = load_profile("smoke", ["sid_builders.seeds=[1]"])
+    specs = expand(loaded)
+    assert {s.seed for s in specs if s.experiment == "sids"} == {1}
+    assert {s.seed for s in specs if s.experiment == "table1"} == set(loaded.seeds) == {0, 1}
+    everything = load_profile("smoke", ["sid_builders.seeds=null"])
+    assert {s.seed for s in expand(everything, only=("sids",))} == {0, 1}
+    with pytest.raises(ConfigError, match=r"'seeds' parameter of sid_builders must be a subset of the profile's "
+                                          r"seeds \[0, 1\]. Got \[0, 2\]"):
+        load_profile("smoke", ["sid_builders.seeds=[0, 2]"])

@@ -81,7 +81,8 @@ def test_rows_are_builders_by_method_untrained_first(table) -> None:
         ("RQ-KMeans", "SFT checkpoint (start)", "rqkmeans/sft-start"), ("RQ-KMeans", "RAD-DPO", "rqkmeans/raddpo"),
         ("SCI", "SFT checkpoint (start)", "sci/sft-start"), ("SCI", "RAD-DPO", "sci/raddpo")]
     assert [c.key for c in table.columns] == ["target_hit@10", "target_mrr", "target_ndcg@10", "halluc@1", COLLISION,
-                                              "target_hit@10:head", "target_hit@10:torso", "target_hit@10:tail"]
+                                              "target_hit@10:head", "target_hit@10:torso", "target_hit@10:tail",
+                                              "target_hit@10:cold"]  # no cold query here: tests/tables/test_sids_cold.py
 
 
 def test_golden_overall_and_per_bucket_values(table) -> None:
@@ -114,7 +115,7 @@ def test_marks_against_rqkmeans_of_the_same_method(table) -> None:
     assert all(cell.marks == "" for cell in cells["sci/sft-start"].values())
     assert all(cell.pvalues == () for row in ("rqkmeans/raddpo", "rqkmeans/sft-start")
                for cell in cells[row].values())  # the reference rows are not tested
-    assert any("Test queries per bucket: head 10, torso 10, tail 10." in note for note in table.notes)
+    assert any("Test queries per bucket: head 10, torso 10, tail 10, cold 0." in note for note in table.notes)
 
 
 def test_runs_stored_without_buckets_or_catalog_render_empty_cells(tmp_path) -> None:
