@@ -38,9 +38,12 @@ from benchmark.tables.table1 import method_label
 METRICS = ("target_hit@10", "target_mrr", "target_ndcg@10", "halluc@1")
 BUCKET_METRIC = "target_hit@10"
 COLLISION = "catalog:collision_rate"
+BEAM = "beam:reference_sid_recall"
+SID_MRR = "target_sid_mrr"
 REFERENCE = "rqkmeans"  # † against this builder's row of the same method
-BUILDER_ORDER = ("rqkmeans", "dualtower", "sci")
-BUILDER_LABELS = {"rqkmeans": "RQ-KMeans", "dualtower": "Dual tower", "sci": "SCI"}
+BUILDER_ORDER = ("rqkmeans", "dualtower", "sci", "sarq", "acrq", "cqsid")
+BUILDER_LABELS = {"rqkmeans": "RQ-KMeans", "dualtower": "Dual tower", "sci": "SCI", "sarq": "SARQ (variable length)",
+                  "acrq": "ACRQ", "cqsid": "CQ-SID"}
 METHOD_ORDER = ("sft", "raddpo")
 BUCKET_GROUP = "HR@10 per target bucket"
 
@@ -112,13 +115,52 @@ def _collision(group: MethodRuns) -> Cell:
     return Cell(value=summary.mean, std=summary.std, n_seeds=summary.n_seeds)
 
 
+def target_sid_ranks(group: MethodRuns, index: int) -> np.ndarray:
+    """(Q,) rank of the ordered item's SID in run ``index``'s beam (1 = first), ``inf`` when the beam missed it:
+    the reciprocal of the stored per-query SID MRR, which is exactly 1 / rank."""
+    mrr = group._run_frame(index)[SID_MRR].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(mrr > 0, np.rint(1.0 / np.where(mrr > 0, mrr, 1.0)), np.inf)
+
+
+def beam_to_match(ranks: np.ndarray, goal: float) -> float | None:
+    """The smallest K whose share of queries with rank <= K reaches ``goal``; None when no K within the beam does.
+
+    By hand: ranks [1, 3, inf, 2], goal 0.5 -> 2 (ranks <= 2: 2 of 4); goal 0.75 -> 3; goal 1.0 -> None."""
+    finite = np.sort(ranks[np.isfinite(ranks)])
+    need = math.ceil(goal * len(ranks) - 1e-9)
+    if need <= 0:
+        return 1.0
+    return None if need > len(finite) else float(finite[need - 1])
+
+
+def _beam_cell(group: MethodRuns, reference: MethodRuns | None) -> Cell:
+    """The beam width this row needs for the reference row's SID HR at the full beam (same method and seed): per
+    seed, the smallest K such that the row's target-SID rank <= K on at least that share of queries; mean over
+    seeds. Empty when a seed never reaches it within its beam (the note says so) or runs lack the SID MRR."""
+    if reference is None or not (group.has(SID_MRR) and reference.has(SID_MRR)):
+        return Cell()
+    goal_by_seed = {run.result.seed: float(np.isfinite(target_sid_ranks(reference, i)).mean())
+                    for i, run in enumerate(reference.runs)}
+    widths = []
+    for i, run in enumerate(group.runs):
+        if run.result.seed not in goal_by_seed:
+            return Cell()
+        widths.append(beam_to_match(target_sid_ranks(group, i), goal_by_seed[run.result.seed]))
+    if any(w is None for w in widths):
+        return Cell()
+    summary = seed_summary(widths)
+    return Cell(value=summary.mean, std=summary.std, n_seeds=summary.n_seeds)
+
+
 def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfig) -> Table:
     dataset = experiment.single("dataset")
     model_size = experiment.single("model_size")
     metric_columns = tuple(metric_column(m) for m in METRICS)
     collision = Column(COLLISION, "Collision", "Catalog", lower_is_better=True)
+    beam = Column(BEAM, "Beam for RQ SID HR", "Catalog", decimals=1, lower_is_better=True)
     bucket_columns = tuple(Column(bucket_key(b), b.capitalize(), BUCKET_GROUP) for b in TARGET_BUCKETS)
-    columns = (*metric_columns, collision, *bucket_columns)
+    columns = (*metric_columns, collision, beam, *bucket_columns)
     rows = _rows(experiment)
     # the runs behind each tested column: all queries, or one bucket's
     cells: dict[tuple[str, str], MethodRuns] = {}
@@ -143,8 +185,10 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
     clustered = bool(rows) and all(group.clusters() is not None for *_, group in rows)
 
     values: dict[tuple[str, str], Cell] = {}
-    for key, _, _, group in rows:
+    groups = {key: group for key, *_, group in rows}
+    for key, _, method, group in rows:
         values[(key, COLLISION)] = _collision(group)
+        values[(key, BEAM)] = _beam_cell(group, groups.get(f"{REFERENCE}/{method}"))
         for column in tested:
             summary = cells[(key, column.key)].summary(column.key.split(":", 1)[0])
             marks, pvalues = tests.cell(key, column.key)
@@ -168,14 +212,18 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
         "(no preference stage).",
         "Collision: the share of catalog items whose SID holds more than one item (run.json `catalog`, recorded "
         "when the run was computed; a property of the catalog, not tested).",
+        "Beam for RQ SID HR: the beam width this row needs to find the ordered item's SID as often as the RQ-KMeans "
+        "row of the same method and seed does with the full beam: the smallest K with the row's SID rank <= K on "
+        "that share of queries (ranks within the stored full-width beam; a narrower beam search can rank a little "
+        "differently), mean over seeds; empty when the full beam never gets there. Not tested.",
         _bucket_note(rows),
         _cold_note(rows),
         "Bold: best, underline: second best per column over all rows (lowest for hallucination and collision), "
         "compared as printed.",
         significance_legend(significance, "the RQ-KMeans row of the same method (per bucket: on that bucket's "
                             "queries)", None, clustered=clustered),
-        "Beyond the paper: the dual tower and SCI builders follow the documented ideas (benchmark/sids/"
-        "builders.py names every choice); variable-length SIDs are not part of this table.",
+        "Beyond the paper: the builders other than RQ-KMeans follow the documented ideas of their papers "
+        "(benchmark/sids/builders.py and their config docstrings name every choice); SARQ's SIDs have 1 to L codes.",
     ]
     if tests.skipped:
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")

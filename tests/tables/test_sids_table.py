@@ -30,7 +30,7 @@ from benchmark.results import Budget, load_runs, run_dir, write_run
 from benchmark.tables import render_all
 from benchmark.tables.collect import ExperimentRuns
 from benchmark.tables.markers import SignificanceConfig
-from benchmark.tables.sids import COLLISION, bucket_key, build_sids_table
+from benchmark.tables.sids import BEAM, COLLISION, bucket_key, build_sids_table
 from tests.results.factory import make_record
 
 BUCKETS = ["head"] * 10 + ["torso"] * 10 + ["tail"] * 10
@@ -81,7 +81,7 @@ def test_rows_are_builders_by_method_untrained_first(table) -> None:
         ("RQ-KMeans", "SFT checkpoint (start)", "rqkmeans/sft-start"), ("RQ-KMeans", "RAD-DPO", "rqkmeans/raddpo"),
         ("SCI", "SFT checkpoint (start)", "sci/sft-start"), ("SCI", "RAD-DPO", "sci/raddpo")]
     assert [c.key for c in table.columns] == ["target_hit@10", "target_mrr", "target_ndcg@10", "halluc@1", COLLISION,
-                                              "target_hit@10:head", "target_hit@10:torso", "target_hit@10:tail",
+                                              BEAM, "target_hit@10:head", "target_hit@10:torso", "target_hit@10:tail",
                                               "target_hit@10:cold"]  # no cold query here: tests/tables/test_sids_cold.py
 
 
