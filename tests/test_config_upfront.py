@@ -90,10 +90,10 @@ def test_valid_overrides_still_dry_run(capsys, tmp_path) -> None:
     assert code == 0, err
     # Table 1's thirteen methods (the paper's eight, S-DPO, RAD-DPO as cited and its ablations) and four
     # untrained rows; rl's four untrained rows and eight trained runs (five methods, three NLL-GRPO mixtures),
-    # each also at its best-validation checkpoint; sids' three builders with the SFT start, continued SFT and
+    # each also at its best-validation checkpoint; sids' six builders with the SFT start, continued SFT and
     # RAD-DPO each; two seeds. Run lines are tab-separated (the cost estimate's lines are not).
     run_lines = [line for line in out.splitlines() if "\t" in line]
-    assert len(run_lines) == (13 + 4 + 4 + 8 * 2 + 3 * 3) * 2
+    assert len(run_lines) == (13 + 4 + 4 + 8 * 2 + 6 * 3) * 2
 
 
 @pytest.mark.parametrize("directory, profile, protocol", [

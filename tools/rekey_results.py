@@ -105,6 +105,7 @@ def spec_of(run: dict) -> RunSpec:
     return RunSpec(
         experiment=run["experiment"], method=run["method"], seed=run["seed"], dataset=run["dataset"],
         preference_fraction=config.get("preference_fraction", 1.0), variant=run["variant"],
+        cold_start=float((config.get("cold_start") or {}).get("share", 0.0)),  # the sids experiment's cold-start share
         **{k: dict(config.get(k) or {}) for k in SECTIONS},
     )
 

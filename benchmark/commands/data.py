@@ -211,7 +211,8 @@ def _card_text(name: str, profile_name: str, data_dir: str | None) -> tuple[Any,
     resolved = resolve(spec)
     prepared = prepare_data(spec.dataset, spec.data, spec.sids, data_dir)
     scores = baseline_scores(prepared.dataset, prepared.catalog, resolved.sids, resolved.eval)
-    return prepared.dataset, render_card(prepared.dataset, prepared.catalog, scores, resolved.eval, profile.name)
+    return prepared.dataset, render_card(prepared.dataset, prepared.catalog, scores, resolved.eval, profile.name,
+                                           cold_start=profile.sid_builders.cold_start)
 
 
 def _card(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 def runs(profile: Profile, seed: int) -> list[RunSpec]:
     settings = profile.sid_builders
-    if settings.seeds is not None and seed not in settings.seeds:
+    if settings.max_seeds is not None and seed not in profile.seeds[: settings.max_seeds]:
         return []
     return [
         spec_for(profile, "sids", method, seed, sids={**profile.sids, "builder": builder}, variant={"builder": builder},

@@ -197,13 +197,15 @@ def test_the_backfill_tool_adds_buckets_and_catalog_to_older_runs(tmp_path, monk
         tool.add_target_buckets(tmp_path / "smoke", None)
 
 
-def test_sid_builders_seeds_restrict_the_experiment_to_a_subset_of_the_profile_seeds() -> None:
-    loaded = load_profile("smoke", ["sid_builders.seeds=[1]"])
+def test_sid_builders_max_seeds_runs_the_first_profile_seeds_only() -> None:
+    loaded = load_profile("smoke", ["seeds=[4, 2, 7]"])
     specs = expand(loaded)
-    assert {s.seed for s in specs if s.experiment == "sids"} == {1}
-    assert {s.seed for s in specs if s.experiment == "table1"} == set(loaded.seeds) == {0, 1}
-    everything = load_profile("smoke", ["sid_builders.seeds=null"])
+    assert loaded.sid_builders.max_seeds == 1
+    assert {s.seed for s in specs if s.experiment == "sids"} == {4}
+    assert {s.seed for s in specs if s.experiment == "table1"} == {2, 4, 7}
+    two = load_profile("smoke", ["seeds=[4, 2, 7]", "sid_builders.max_seeds=2"])
+    assert {s.seed for s in expand(two, only=("sids",))} == {2, 4}
+    everything = load_profile("smoke", ["sid_builders.max_seeds=null"])
     assert {s.seed for s in expand(everything, only=("sids",))} == {0, 1}
-    with pytest.raises(ConfigError, match=r"'seeds' parameter of sid_builders must be a subset of the profile's "
-                                          r"seeds \[0, 1\]. Got \[0, 2\]"):
-        load_profile("smoke", ["sid_builders.seeds=[0, 2]"])
+    with pytest.raises(ConfigError, match=r"'max_seeds' parameter of SidBuildersSettings"):
+        load_profile("smoke", ["sid_builders.max_seeds=0"])

@@ -18,7 +18,9 @@ WORDS = ["lab", "glass", "beaker", "steel", "clamp", "tape", "glove", "mask"]
 
 
 class TinyCatalog:
-    """The part of SidCatalog the example builder reads: item id -> SID tuple."""
+    """The part of SidCatalog the example builder and ``rank_queries`` read: item id -> SID tuple, fixed length."""
+
+    variable_length = False
 
     def __init__(self, codes: np.ndarray) -> None:
         self.codes = np.asarray(codes, dtype=np.int64)
