@@ -116,7 +116,7 @@ def bucket_counts(dataset: Any, test: pd.DataFrame, cold_start: float) -> Bucket
 
 
 def baseline_scores(dataset: Any, catalog: Any, sid_config: Any, eval_config: EvalConfig) -> dict[str, dict]:
-    """Mean metrics of every non-learned baseline on the evaluated test queries: all, seen and unseen."""
+    """Mean metrics of every retrieval baseline on the evaluated test queries: all, seen and unseen."""
     from benchmark.inference import score_frame
     from benchmark.retrieval import get_retriever, retriever_names
 
@@ -204,11 +204,13 @@ def render_card(dataset: Any, catalog: Any, scores: Mapping[str, Mapping[str, Ma
         f"({space['valid_share']:.4f}): the chance that a uniformly random SID names an item, the scale against "
         "which hallucination rates are read.",
         "",
-        "## Non-learned baselines",
+        "## Retrieval baselines",
         "",
         "Fitted on the training split only and scored by the same evaluator as every trained model "
         f"(beam width {eval_config.beam_width}). Query lookup: items ordered or clicked under the same query "
-        "string in training, then global popularity; unseen queries get popularity only.",
+        "string in training, then global popularity; unseen queries get popularity only. Popularity, query "
+        "lookup and zero-shot dense learn nothing; the dual tower (`dense-dualtower`) trains two small heads on "
+        "the training split's (query, clicked item) pairs.",
         "",
     ]
     subsets = sorted({s for rows in scores.values() for s in rows}, key=("all", "seen", "unseen").index)

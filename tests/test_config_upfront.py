@@ -88,12 +88,12 @@ def test_names_and_sweeps_are_checked_up_front(capsys, tmp_path, overrides, frag
 def test_valid_overrides_still_dry_run(capsys, tmp_path) -> None:
     code, out, err = _dry_run(capsys, tmp_path, "methods.raddpo.beta=2.0", "eval.beam_width=64", "seeds=[0, 1]")
     assert code == 0, err
-    # Table 1's thirteen methods (the paper's eight, S-DPO, RAD-DPO as cited and its ablations) and four
-    # untrained rows; rl's four untrained rows and eight trained runs (five methods, three NLL-GRPO mixtures),
+    # Table 1's thirteen methods (the paper's eight, S-DPO, RAD-DPO as cited and its ablations) and five
+    # untrained rows (four retrieval baselines, the SFT start); rl's five untrained rows and eight trained runs (five methods, three NLL-GRPO mixtures),
     # each also at its best-validation checkpoint; sids' six builders with the SFT start, continued SFT and
     # RAD-DPO each; two seeds. Run lines are tab-separated (the cost estimate's lines are not).
     run_lines = [line for line in out.splitlines() if "\t" in line]
-    assert len(run_lines) == (13 + 4 + 4 + 8 * 2 + 6 * 3) * 2
+    assert len(run_lines) == (13 + 5 + 5 + 8 * 2 + 6 * 3) * 2
 
 
 @pytest.mark.parametrize("directory, profile, protocol", [

@@ -54,7 +54,7 @@ def test_card_command_writes_the_card(tmp_path: Path, capsys) -> None:
     assert main(["data", "card", "synthetic", "--profile", "smoke", "--out", str(out)]) == 0
     text = (out / "synthetic.md").read_text()
     for heading in ("## Overlap of the evaluated test rows with training", "## Reachable ceilings",
-                    "## Non-learned baselines", "(query, ordered item) pair occurs in training",
+                    "## Retrieval baselines", "(query, ordered item) pair occurs in training",
                     "query nodes held out of training (protocol 2)", "SID code space"):
         assert heading in text, heading
     rows = [line for line in text.splitlines() if line.startswith("| query-lookup |")]

@@ -16,9 +16,10 @@ Run the experiment matrix of a profile, resumably, then render its tables.
 
 Profiles (see README for measured wall times):
   smoke  synthetic data, xs model, every method and table (a couple of minutes; part of the tests)
-  quick  amazon18-scientific, size s, 1 seed, Table 1's thirteen methods and the rl experiment, 1,000 test
-         queries (~45 min on 2 cores)
-  full   every experiment (Table 1, Table 2, Figure 2, noise sweep, games, rl), 3 seeds (many CPU hours)
+  quick  amazon18-scientific, size s, 1 seed, Table 1's thirteen methods, the rl and sids experiments, 1,000
+         test queries (about 2.7 h from scratch on 2 cores; --dry-run prints the estimate)
+  full   every experiment (Table 1, Table 2, Figure 2, noise sweep, games, rl, sids), 3 seeds (about 160 h on
+         2 cores; --dry-run prints the estimate)
 
 Every key and value of the profile and its --set overrides (every section, every method's settings, every
 swept size, fraction and noise level) is validated before anything is built or trained: --dry-run checks a
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--profile", default="full", help="smoke, quick, full, or a profile YAML path (default: full)")
-    parser.add_argument("--only", default="", help="comma-separated experiments: table1,table2,fig2,noise,games,rl")
+    parser.add_argument("--only", default="", help="comma-separated experiments: table1,table2,fig2,noise,games,rl,sids")
     parser.add_argument("--methods", default="", help="comma-separated methods to keep (default: all of the profile)")
     parser.add_argument("--shard", default="1/1", help="run shard i of n (e.g. 2/4); results merge by run id")
     parser.add_argument("--executor", default="local", choices=("local", "ray"),

@@ -1,4 +1,5 @@
-"""Non-learned retrieval baselines that anchor every table (popularity, query lookup, zero-shot dense).
+"""Retrieval baselines that anchor every table: popularity, query lookup and zero-shot dense (non-learned), and
+the trained dual tower (no generative model).
 
 Each baseline produces rankings in exactly the form a trained model's beam search does: per query a ranked
 list of at most ``beam_width`` distinct SIDs with descending scores, held in ``benchmark.inference.Rankings``,
@@ -10,8 +11,9 @@ so the one evaluator (``benchmark.evaluation.score_rankings``) scores them exact
     metrics = score_rankings(rankings.sids, dataset.test["relevant"], catalog, EvalConfig())
 
 Modules: ``registry`` (Retriever, Ranker, the registry), ``ranking`` (items -> SIDs at first occurrence,
-the popularity order), ``popularity``, ``lookup`` (query-lookup), ``dense`` (dense-zeroshot). The baselines
-use no randomness: the suite runs them per seed only because the SID catalog depends on the seed.
+the popularity order), ``popularity``, ``lookup`` (query-lookup), ``dense`` (dense-zeroshot), ``dualtower``
+(dense-dualtower). The baselines do not depend on the run's seed (the dual tower has its own fixed
+``DualTowerConfig.seed``): the suite runs them per seed only because the SID catalog depends on the seed.
 """
 
 from benchmark.retrieval.registry import (

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from benchmark.inference import Rankings
     from benchmark.sids import SidCatalog, SidConfig
 
-BUILTIN_RETRIEVER_MODULES = ("popularity", "lookup", "dense")
+BUILTIN_RETRIEVER_MODULES = ("popularity", "lookup", "dense", "dualtower")
 
 
 class Ranker(Protocol):

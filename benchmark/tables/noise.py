@@ -24,7 +24,7 @@ from benchmark.tables.markers import (
     significance_legend,
 )
 from benchmark.tables.render import Cell, Row, Table, metric_column
-from benchmark.tables.table1 import MAIN_METHODS, NON_LEARNED, best_group, method_label
+from benchmark.tables.table1 import MAIN_METHODS, RETRIEVAL_BASELINES, best_group, method_label
 
 BASELINES = ("sft", "dpo", "simpo", "orpo")
 COLUMNS = tuple(metric_column(m) for m in NOISE_METRICS)
@@ -50,8 +50,8 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
     variants = experiment.variants()
     present = set(experiment.methods())
     # the non-learned baselines first: every trained row is read against them
-    methods = ([m for m in (*NON_LEARNED, *MAIN_METHODS) if m in present]
-               + sorted(present - set(MAIN_METHODS) - set(NON_LEARNED)))
+    methods = ([m for m in (*RETRIEVAL_BASELINES, *MAIN_METHODS) if m in present]
+               + sorted(present - set(MAIN_METHODS) - set(RETRIEVAL_BASELINES)))
 
     comparisons = []
     best_names: dict[tuple[int, str], str] = {}
@@ -62,7 +62,7 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
             metric = column.key
             for method in methods:
                 group = groups[method]
-                trained = method != "sft" and method not in NON_LEARNED
+                trained = method != "sft" and method not in RETRIEVAL_BASELINES
                 if trained and group is not None and sft is not None and group.has(metric) and sft.has(metric):
                     comparisons.append(Comparison(f"{i}:{method}", metric, SFT_MARK, group, sft, metric))
             best = best_group([groups.get(m) for m in BASELINES], metric)

@@ -26,7 +26,7 @@ LABELS = {"grpo": "GRPO", "nll-grpo": "NLL-GRPO", "eg-grpo": "EG-GRPO", "adagrpo
 
 
 def _rows(experiment: ExperimentRuns) -> list[tuple[str, str, MethodRuns]]:
-    """(row key, label, runs) in table order: the non-learned rows, ORDER, then other methods by name; a method's
+    """(row key, label, runs) in table order: the rows without a preference stage, ORDER, then other methods by name; a method's
     variants by lam, each final checkpoint before its best-validation one."""
     order = {m: i for i, m in enumerate(ORDER)}
     keyed = []
@@ -50,7 +50,7 @@ def _trained(group: MethodRuns) -> bool:
 
 
 def _lookup_note(rows: list[tuple[str, str, MethodRuns]]) -> str:
-    """Read first: the strongest non-learned row against the best trained row on the primary metric."""
+    """Read first: the strongest row without a preference stage against the best trained row on the primary metric."""
     metric = METRICS[0]
     untrained = [(label, group) for _, label, group in rows if not _trained(group) and group.has(metric)]
     trained = [(label, group) for _, label, group in rows if _trained(group) and group.has(metric)]
@@ -59,7 +59,7 @@ def _lookup_note(rows: list[tuple[str, str, MethodRuns]]) -> str:
     best_untrained = max(untrained, key=lambda t: _mean(t[1], metric))
     best_trained = max(trained, key=lambda t: _mean(t[1], metric))
     word = "above" if _mean(best_untrained[1], metric) > _mean(best_trained[1], metric) else "below"
-    return (f"Read first: on {metric_column(metric).header} the strongest row that trains nothing ({best_untrained[0]}, "
+    return (f"Read first: on {metric_column(metric).header} the strongest row without a preference stage ({best_untrained[0]}, "
             f"{_mean(best_untrained[1], metric):.4f}) is {word} the best trained row ({best_trained[0]}, "
             f"{_mean(best_trained[1], metric):.4f}).")
 

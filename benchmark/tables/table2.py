@@ -21,7 +21,13 @@ from benchmark.tables.markers import (
 )
 from benchmark.tables.paper import PaperRow
 from benchmark.tables.render import Cell, Column, Row, Table, metric_column
-from benchmark.tables.table1 import MAIN_METHODS, NON_LEARNED, PREFERENCE_BASELINES, best_group, method_label
+from benchmark.tables.table1 import (
+    MAIN_METHODS,
+    PREFERENCE_BASELINES,
+    RETRIEVAL_BASELINES,
+    best_group,
+    method_label,
+)
 
 SIZE_ORDER = ("xs", "s", "m", "l")
 METRICS = SID_METRICS
@@ -48,8 +54,8 @@ def build_table2(
     sizes = sorted(experiment.values("model_size"), key=_size_order)
     present = set(experiment.methods())
     # the non-learned baselines first: every trained row is read against them
-    methods = ([m for m in (*NON_LEARNED, *MAIN_METHODS) if m in present]
-               + sorted(present - set(MAIN_METHODS) - set(NON_LEARNED)))
+    methods = ([m for m in (*RETRIEVAL_BASELINES, *MAIN_METHODS) if m in present]
+               + sorted(present - set(MAIN_METHODS) - set(RETRIEVAL_BASELINES)))
 
     # (size, method) -> group; runs of one size are one cell block whatever their variant key says
     blocks = {}
@@ -72,7 +78,7 @@ def build_table2(
             baseline = best_group([blocks.get((size, m)) for m in PREFERENCE_BASELINES], metric)
             for method in methods:
                 group = blocks.get((size, method))
-                if group is None or method == "sft" or method in NON_LEARNED or not group.has(metric):
+                if group is None or method == "sft" or method in RETRIEVAL_BASELINES or not group.has(metric):
                     continue
                 row = f"{size}:{method}"
                 if sft is not None and sft.has(metric):

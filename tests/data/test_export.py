@@ -134,7 +134,7 @@ def test_cli_computes_the_data_card(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     out = tmp_path / "export"
     assert data_cli(monkeypatch, ["data", "export", "synthetic", "--profile", "smoke", "--out", str(out)]) == 0
     readme = (out / "README.md").read_text()
-    assert "# Data card: synthetic" in readme and "## Non-learned baselines" in readme
+    assert "# Data card: synthetic" in readme and "## Retrieval baselines" in readme
     assert datasets.load_from_disk(str(out))["test"].num_rows > 0
 
 

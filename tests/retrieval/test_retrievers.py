@@ -90,12 +90,12 @@ def test_dense_needs_a_text_encoder() -> None:
 
 # ----------------------------------------------------------------------------------------------- registry
 def test_registry_names_labels_and_suggestions() -> None:
-    assert retriever_names() == ["dense-zeroshot", "popularity", "query-lookup"]
+    assert retriever_names() == ["dense-dualtower", "dense-zeroshot", "popularity", "query-lookup"]
     assert [get_retriever(n).label for n in retriever_names()] == [
-        "Zero-shot dense (MiniLM)", "Popularity", "Query lookup"
+        "Dual tower (MiniLM + trained heads)", "Zero-shot dense (MiniLM)", "Popularity", "Query lookup"
     ]
     assert is_retriever("popularity") and not is_retriever("dpo") and not is_retriever(None)
-    with pytest.raises(UnknownNameError, match="Did you mean 'popularity'.*Available: dense-zeroshot"):
+    with pytest.raises(UnknownNameError, match="Did you mean 'popularity'.*Available: dense-dualtower, dense-zeroshot"):
         get_retriever("popularty")
     with pytest.raises(ValueError, match="already registered"):
         register_retriever(get_retriever("popularity"))
@@ -117,7 +117,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory):
         yield dataset, catalog, rankers
 
 
-@pytest.mark.parametrize("name", ["popularity", "query-lookup", "dense-zeroshot"])
+@pytest.mark.parametrize("name", ["popularity", "query-lookup", "dense-zeroshot", "dense-dualtower"])
 def test_contract_rankings_are_model_shaped(synthetic, name: str) -> None:
     dataset, catalog, rankers = synthetic
     test = dataset.test.head(40)

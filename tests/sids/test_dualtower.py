@@ -160,18 +160,10 @@ def test_a_tower_needs_text() -> None:
 
 @pytest.fixture
 def dualtower_retriever():
-    """``dense-dualtower`` registered for the test (importing its module registers it), unregistered after:
-    it is not a built-in retriever, so other tests see the built-in list unchanged."""
-    import importlib
+    """``dense-dualtower``, a built-in retriever."""
+    from benchmark.retrieval import get_retriever
 
-    from benchmark.retrieval import get_retriever, is_retriever, register_retriever
-    from benchmark.retrieval.registry import _RETRIEVERS
-
-    module = importlib.import_module("benchmark.retrieval.dualtower")
-    if not is_retriever("dense-dualtower"):
-        register_retriever(module.RETRIEVER)
-    yield get_retriever("dense-dualtower")
-    _RETRIEVERS.unregister("dense-dualtower")
+    return get_retriever("dense-dualtower")
 
 
 def test_dualtower_retriever_ranks_with_the_trained_towers(dualtower_retriever) -> None:

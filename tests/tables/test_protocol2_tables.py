@@ -23,6 +23,7 @@ OFFSETS = {
     "popularity": -0.1,
     "query-lookup": 0.1,
     "dense-zeroshot": 0.0,
+    "dense-dualtower": 0.05,
     "sft-start": 0.0,
     "sft": 0.0,
     "dpo": 0.0,
@@ -53,10 +54,11 @@ def _table(profile_dir: Path, queries: str = "all"):
 def test_baselines_and_the_sft_start_lead_and_the_control_is_named_continued_sft(tmp_path: Path) -> None:
     table = _table(_results(tmp_path))
     labels = [(row.section, row.label) for row in table.rows]
-    assert labels[:5] == [
-        ("Non-learned baselines", "Popularity"),
-        ("Non-learned baselines", "Query lookup"),
-        ("Non-learned baselines", "Zero-shot dense (MiniLM)"),
+    assert labels[:6] == [
+        ("Retrieval baselines (no generative model)", "Popularity"),
+        ("Retrieval baselines (no generative model)", "Query lookup"),
+        ("Retrieval baselines (no generative model)", "Zero-shot dense (MiniLM)"),
+        ("Retrieval baselines (no generative model)", "Dual tower (MiniLM + trained heads)"),
         ("", "SFT checkpoint (start)"),
         ("", "Continued SFT"),
     ]

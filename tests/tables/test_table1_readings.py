@@ -34,7 +34,7 @@ def test_both_readings_are_labelled(tmp_path: Path) -> None:
     table = _table(tmp_path, tuple(OFFSETS))
     labels = [(row.section, row.label) for row in table.rows]
     assert labels == [
-        ("Non-learned baselines", "Query lookup"),
+        ("Retrieval baselines (no generative model)", "Query lookup"),
         ("", "Continued SFT"),
         ("", "DPO"),
         ("", "S-DPO"),
