@@ -173,3 +173,15 @@ def test_eval_validates_its_settings_before_building_data(capsys, tmp_path, monk
         for fragment in fragments:
             assert fragment in err, (fragment, err)
     assert not cache.exists() or not any(cache.rglob("*"))
+
+
+def test_methods_option_takes_rows_that_train_nothing(capsys, tmp_path) -> None:
+    """``--methods dense-dualtower`` adds one baseline to stored results; a typo names the baselines too."""
+    base = ["run", "--profile", "quick", "--dry-run", "--results", str(tmp_path / "results"), "--only", "table1,rl"]
+    assert main([*base, "--methods", "dense-dualtower,sft-start"]) == 0
+    run_lines = [line for line in capsys.readouterr().out.splitlines() if "\t" in line]
+    assert sorted(line.split("-seed")[0] for line in run_lines) == [
+        "rl-dense-dualtower", "rl-sft-start", "table1-dense-dualtower", "table1-sft-start"]
+    assert main([*base, "--methods", "dense-dualtowr"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown method 'dense-dualtowr'" in err and "Rows that train nothing: dense-dualtower" in err

@@ -32,9 +32,13 @@ def names(text: str) -> tuple[str, ...]:
 
 def experiment_and_method_names(only: str, methods: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``--only`` experiments and ``--methods`` of a suite command, each checked against its registry
-    (an unknown name fails with suggestions before anything runs)."""
+    (an unknown name fails with suggestions before anything runs). ``--methods`` also takes the rows that
+    train nothing (``table1.baselines``: a retrieval baseline or ``sft-start``), so one new baseline can be
+    added to stored results without listing every method."""
     from benchmark.experiments import get_experiment
     from benchmark.methods import get_method
+    from benchmark.registry import UnknownNameError
+    from benchmark.suite.untrained import is_untrained, untrained_names
 
     experiments, chosen = names(only), names(methods)
     for name in experiments:
@@ -43,5 +47,10 @@ def experiment_and_method_names(only: str, methods: str) -> tuple[tuple[str, ...
         except BenchmarkError as exc:
             raise ConfigError(f"--only: {exc}") from exc
     for name in chosen:
-        get_method(name)
+        if is_untrained(name):
+            continue
+        try:
+            get_method(name)
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{exc} Rows that train nothing: {', '.join(untrained_names())}.") from exc
     return experiments, chosen
