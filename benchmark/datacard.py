@@ -3,7 +3,7 @@
 A reader of any table needs, beside the numbers: how many test queries repeat training (and with which ordered
 item), how many were held out, how many positives a query has, how noisy the simulated clicks are, what a
 method with no trained parameters scores, and the highest value each metric can reach. The card computes all
-of it from the built split, the SID catalog and the non-learned baselines (``benchmark.retrieval``, scored by
+of it from the built split, the SID catalog and the retrieval baselines (``benchmark.retrieval``, scored by
 the one evaluator), and renders one Markdown file, a pure function of them (no clock, no machine state).
 
 Reachable ceilings: SIDs collide, and an item-level ranking expands a SID to its items in catalog order

@@ -38,7 +38,7 @@ results were computed on. Nothing is written until the export is complete (tempo
 Needs the optional `datasets` library: pip install 'grbench[hf]'. Read it back with
   from datasets import load_from_disk; ds = load_from_disk("DIR"); ds["test"][0]
 
-Time: the data card builds SIDs and scores the non-learned baselines (seconds from the cache, minutes the first
+Time: the data card builds SIDs and scores the retrieval baselines (seconds from the cache, minutes the first
 time); --card FILE reuses a card already written. Example:
   grbench data export amazon18-scientific --format hf --out exports/scientific
 """
@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="The data card of NAME under a profile's data, SID and evaluation settings: sizes, "
                     "positives per query, pseudo-negative rate, overlap of the evaluated test rows with "
                     "training (query, ordered item, pair), seen/unseen counts, the reachable ceiling of each "
-                    "target metric, the valid share of the SID code space and the non-learned baselines' "
+                    "target metric, the valid share of the SID code space and the retrieval baselines' "
                     "scores (all, seen and unseen queries). Builds the split and SIDs when needed (minutes "
                     "the first time, seconds from the cache).")
     card.add_argument("name", metavar="NAME", help=f"dataset name, one of: {', '.join(list_datasets())}")
