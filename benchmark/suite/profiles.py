@@ -54,8 +54,9 @@ TABLE1_METHODS = (
 
 
 # Rows that train nothing in the preference stage, evaluated beside every trained method of Table 1 (and
-# games): the retrieval baselines (``benchmark.retrieval``, the trained dual tower included) and the SFT checkpoint every method starts from
-# (``sft-start``). A trained row means something only next to them (names checked by ``validate_profile``).
+# games): the retrieval baselines (``benchmark.retrieval``, the trained dual tower included) and the SFT
+# checkpoint every method starts from (``sft-start``). A trained row means something only next to them (names
+# checked by ``validate_profile``).
 TABLE1_BASELINES = ("popularity", "query-lookup", "dense-zeroshot", "dense-dualtower", "sft-start")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchmark.metrics.registry import NOISE_METRICS
+from benchmark.retrieval import is_retriever
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, describe_runs
 from benchmark.tables.markers import (
     BASELINE_MARK,
@@ -24,7 +25,7 @@ from benchmark.tables.markers import (
     significance_legend,
 )
 from benchmark.tables.render import Cell, Row, Table, metric_column
-from benchmark.tables.table1 import MAIN_METHODS, RETRIEVAL_BASELINES, best_group, method_label
+from benchmark.tables.table1 import MAIN_METHODS, best_group, method_label, retrieval_rows
 
 BASELINES = ("sft", "dpo", "simpo", "orpo")
 COLUMNS = tuple(metric_column(m) for m in NOISE_METRICS)
@@ -49,9 +50,10 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
     model_size = experiment.single("model_size")
     variants = experiment.variants()
     present = set(experiment.methods())
-    # the non-learned baselines first: every trained row is read against them
-    methods = ([m for m in (*RETRIEVAL_BASELINES, *MAIN_METHODS) if m in present]
-               + sorted(present - set(MAIN_METHODS) - set(RETRIEVAL_BASELINES)))
+    # the retrieval baselines first: every trained row is read against them
+    retrievers = retrieval_rows(present)
+    methods = (retrievers + [m for m in MAIN_METHODS if m in present]
+               + sorted(present - set(MAIN_METHODS) - set(retrievers)))
 
     comparisons = []
     best_names: dict[tuple[int, str], str] = {}
@@ -62,7 +64,7 @@ def build_noise(experiment: ExperimentRuns, significance: SignificanceConfig) ->
             metric = column.key
             for method in methods:
                 group = groups[method]
-                trained = method != "sft" and method not in RETRIEVAL_BASELINES
+                trained = method != "sft" and not is_retriever(method)
                 if trained and group is not None and sft is not None and group.has(metric) and sft.has(metric):
                     comparisons.append(Comparison(f"{i}:{method}", metric, SFT_MARK, group, sft, metric))
             best = best_group([groups.get(m) for m in BASELINES], metric)

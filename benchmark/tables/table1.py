@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 from benchmark.errors import DataError
 from benchmark.metrics.registry import TABLE1_METRICS, TARGET_METRICS, get_metric, lower_is_better
+from benchmark.retrieval import get_retriever, is_retriever
 from benchmark.stats import compare_family, seed_level_test
 from benchmark.suite.untrained import SFT_START
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs, paired_clusters
@@ -39,8 +40,9 @@ from benchmark.tables.paper import PaperRow
 from benchmark.tables.render import Cell, Row, Table, metric_column
 
 MAIN_METHODS = ("sft", "dpo", "simpo", "orpo", "sdpo", "raddpo", "raddpo-sdpo")
-# Rows without a generative model: three non-learned baselines and the trained dual tower (its heads learn from
-# the training clicks; still no SID is generated). Every trained row is read beside them.
+# The display order of the built-in retrieval baselines (``benchmark.retrieval``): rows without a generative
+# model, every trained row is read beside them. Any other registered retriever follows them (``retrieval_rows``);
+# membership and labels come from the retriever registry, never from this tuple.
 RETRIEVAL_BASELINES = ("popularity", "query-lookup", "dense-zeroshot", "dense-dualtower")
 LOOKUP = "query-lookup"
 PRIMARY_METRIC = "target_hit@10"  # the protocol-2 headline: was the ordered item in the top 10 items?
@@ -68,10 +70,6 @@ METHOD_LABELS.update({cited: f"{METHOD_LABELS[printed]}, {CITED_LABEL}"
                       for printed, cited in zip(PRINTED_READING, CITED_READING)})
 METHOD_LABELS.update({
     "sft-start": "SFT checkpoint (start)",
-    "popularity": "Popularity",
-    "query-lookup": "Query lookup",
-    "dense-zeroshot": "Zero-shot dense (MiniLM)",
-    "dense-dualtower": "Dual tower (MiniLM + trained heads)",
 })
 # Protocol 2 names the budget-matched control for what it is.
 PROTOCOL2_LABELS = {**METHOD_LABELS, "sft": "Continued SFT"}
@@ -103,13 +101,25 @@ PAPER_NOTE_PROTOCOL2 = (
 )
 
 def method_label(method: str) -> str:
+    """A method's row label; a retrieval baseline's is its registered ``Retriever.label``."""
+    if is_retriever(method):
+        return get_retriever(method).label
     return METHOD_LABELS.get(method, method)
+
+
+def retrieval_rows(present: Iterable[str]) -> list[str]:
+    """The retrieval baselines among ``present``, in table order: the built-ins in ``RETRIEVAL_BASELINES``
+    order, then any other registered retriever by name."""
+    found = {m for m in present if is_retriever(m)}
+    return [m for m in RETRIEVAL_BASELINES if m in found] + sorted(found - set(RETRIEVAL_BASELINES))
 
 
 def row_labels(present: Iterable[str], protocol: int) -> dict[str, str]:
     """The row label of each method in a table holding ``present``: protocol 2 names continued SFT, and when
     both readings of RAD-DPO are present the printed rows are labelled too."""
+    present = list(present)
     labels = {**METHOD_LABELS, **(PROTOCOL2_LABELS if protocol >= 2 else {})}
+    labels.update({m: method_label(m) for m in present if is_retriever(m)})
     if any(m in CITED_READING for m in present):
         labels.update({m: f"{labels[m]}, {PRINTED_LABEL}" for m in PRINTED_READING})
     return labels
@@ -152,10 +162,10 @@ def build_methods_table(
         raise DataError(f"Experiment {experiment.name!r} has several variants {variants}; its table expects one.")
     variant = variants[0]
     present = set(experiment.methods())
-    untrained = (*RETRIEVAL_BASELINES, SFT_START)
-    known = {*MAIN_METHODS, *ABLATIONS, *untrained}
+    retrievers = retrieval_rows(present)
+    known = {*MAIN_METHODS, *ABLATIONS, *retrievers, SFT_START}
     layout = (
-        [(BASELINE_SECTION, m) for m in RETRIEVAL_BASELINES if m in present]
+        [(BASELINE_SECTION, m) for m in retrievers]
         + [("", m) for m in (SFT_START, *MAIN_METHODS) if m in present]
         + [(ABLATION_SECTION, m) for m in ABLATIONS if m in present]
         + [(OTHER_SECTION, m) for m in sorted(present - known)]
@@ -170,7 +180,7 @@ def build_methods_table(
         baseline = best_group([groups.get(m) for m in PREFERENCE_BASELINES], metric)
         for _, method in layout:
             group = groups[method]
-            if method == "sft" or method in RETRIEVAL_BASELINES or not group.has(metric):
+            if method == "sft" or is_retriever(method) or not group.has(metric):
                 continue
             if sft is not None and sft.has(metric):
                 comparisons.append(Comparison(method, metric, SFT_MARK, group, sft, metric))
@@ -181,7 +191,7 @@ def build_methods_table(
             if group is not None and lookup is not None and group.has(metric):
                 comparisons.append(Comparison(method, metric, LOOKUP_MARK, group, lookup, metric))
         for _, method in layout if protocol >= 2 else ():
-            if method in {"sft", *untrained} or lookup is None or not groups[method].has(metric):
+            if method in ("sft", SFT_START) or is_retriever(method) or lookup is None or not groups[method].has(metric):
                 continue
             comparisons.append(Comparison(method, metric, LOOKUP_MARK, groups[method], lookup, metric))
     tests = run_comparisons(comparisons, significance)
@@ -264,7 +274,7 @@ def lookup_verdict(groups: dict[str, MethodRuns], layout: list[tuple[str, str]],
     """The sentence a reader needs first: is the best trained row significantly better than the query lookup
     table on the primary metric, or does a parameter-free table tie it?"""
     lookup = groups.get(LOOKUP)
-    trained = [m for section, m in layout if m not in (*RETRIEVAL_BASELINES, SFT_START)]
+    trained = [m for section, m in layout if m != SFT_START and not is_retriever(m)]
     if lookup is None or not lookup.has(metric) or not trained:
         return ""
     best = best_group([groups[m] for m in trained], metric)
@@ -284,11 +294,11 @@ def lookup_verdict(groups: dict[str, MethodRuns], layout: list[tuple[str, str]],
         word = "better" if (ours.mean > theirs.mean) != lower_is_better(metric) else "worse"
         verdict = head + f"significantly {word} (Holm-adjusted p = {tested:.3g})."
     # The lookup is the strongest memoriser, not always the strongest row that trains nothing (unseen queries).
-    strongest = best_group([groups.get(m) for m in RETRIEVAL_BASELINES], metric)
+    strongest = best_group([groups[m] for m in retrieval_rows(groups)], metric)
     if strongest is not None and strongest.method != LOOKUP and strongest.summary(metric).mean != theirs.mean:
         sign = -1.0 if lower_is_better(metric) else 1.0
         if sign * strongest.summary(metric).mean > sign * max(theirs.mean, ours.mean, key=lambda v: sign * v):
-            verdict += (f" The strongest retrieval baseline here is {PROTOCOL2_LABELS[strongest.method]} "
+            verdict += (f" The strongest retrieval baseline here is {method_label(strongest.method)} "
                         f"({strongest.summary(metric).mean:.4f}).")
     return verdict
 
@@ -304,7 +314,7 @@ def seed_level_note(groups: dict[str, MethodRuns], layout: list[tuple[str, str]]
     labels = row_labels(groups, 2)
     for _, method in layout:
         group = groups[method]
-        if method in ("sft", *RETRIEVAL_BASELINES) or group.seeds != sft.seeds or not group.has(metric):
+        if method == "sft" or is_retriever(method) or group.seeds != sft.seeds or not group.has(metric):
             continue
         mine = [r.result.metrics[metric] for r in group.runs]
         theirs = [r.result.metrics[metric] for r in sft.runs]

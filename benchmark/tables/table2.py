@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from benchmark.errors import DataError
 from benchmark.metrics.registry import SID_METRICS
+from benchmark.retrieval import is_retriever
 from benchmark.tables.collect import CELL_NOTE, ExperimentRuns, MethodRuns, describe_runs
 from benchmark.tables.markers import (
     BASELINE_MARK,
@@ -24,9 +25,9 @@ from benchmark.tables.render import Cell, Column, Row, Table, metric_column
 from benchmark.tables.table1 import (
     MAIN_METHODS,
     PREFERENCE_BASELINES,
-    RETRIEVAL_BASELINES,
     best_group,
     method_label,
+    retrieval_rows,
 )
 
 SIZE_ORDER = ("xs", "s", "m", "l")
@@ -53,9 +54,10 @@ def build_table2(
         columns += [Column(f"paper:{c.key}", c.header, PAPER) for c in columns]
     sizes = sorted(experiment.values("model_size"), key=_size_order)
     present = set(experiment.methods())
-    # the non-learned baselines first: every trained row is read against them
-    methods = ([m for m in (*RETRIEVAL_BASELINES, *MAIN_METHODS) if m in present]
-               + sorted(present - set(MAIN_METHODS) - set(RETRIEVAL_BASELINES)))
+    # the retrieval baselines first: every trained row is read against them
+    retrievers = retrieval_rows(present)
+    methods = (retrievers + [m for m in MAIN_METHODS if m in present]
+               + sorted(present - set(MAIN_METHODS) - set(retrievers)))
 
     # (size, method) -> group; runs of one size are one cell block whatever their variant key says
     blocks = {}
@@ -78,7 +80,7 @@ def build_table2(
             baseline = best_group([blocks.get((size, m)) for m in PREFERENCE_BASELINES], metric)
             for method in methods:
                 group = blocks.get((size, method))
-                if group is None or method == "sft" or method in RETRIEVAL_BASELINES or not group.has(metric):
+                if group is None or method == "sft" or is_retriever(method) or not group.has(metric):
                     continue
                 row = f"{size}:{method}"
                 if sft is not None and sft.has(metric):

@@ -119,3 +119,21 @@ def test_with_several_seeds_a_test_over_seeds_is_reported(tmp_path: Path) -> Non
     [note] = [n for n in table.notes if n.startswith("Over seeds (3)")]
     # per-seed differences 0.10, 0.12, 0.11: mean 0.11, sample std 0.01
     assert "RAD-DPO +0.1100 ± 0.0100" in note and "sign-flip p = 0.25" in note
+
+
+def test_a_newly_registered_retriever_is_a_baseline_row_with_its_own_label(tmp_path: Path) -> None:
+    """Section and label come from the retriever registry: a user's retriever needs no edit of the tables."""
+    from benchmark.retrieval import Retriever, register_retriever
+    from benchmark.retrieval.registry import _RETRIEVERS
+
+    register_retriever(Retriever(name="bm25-mine", label="My BM25", description="d", fit=lambda *a: None))
+    try:
+        root = _results(tmp_path)
+        _store(tmp_path, "bm25-mine", 0.05, [f"query {q}" for q in range(N)])
+        labels = [(row.section, row.label) for row in _table(root).rows]
+    finally:
+        _RETRIEVERS.unregister("bm25-mine")
+    baseline_rows = [label for section, label in labels if section == "Retrieval baselines (no generative model)"]
+    assert baseline_rows == ["Popularity", "Query lookup", "Zero-shot dense (MiniLM)",
+                             "Dual tower (MiniLM + trained heads)", "My BM25"]
+    assert not any(section == "Other methods" for section, _ in labels)
