@@ -91,9 +91,10 @@ def test_valid_overrides_still_dry_run(capsys, tmp_path) -> None:
     # Table 1's thirteen methods (the paper's eight, S-DPO, RAD-DPO as cited and its ablations) and five
     # untrained rows (four retrieval baselines, the SFT start); rl's five untrained rows and eight trained runs (five methods, three NLL-GRPO mixtures),
     # each also at its best-validation checkpoint; sids' six builders with the SFT start, continued SFT and
-    # RAD-DPO each; two seeds. Run lines are tab-separated (the cost estimate's lines are not).
+    # RAD-DPO each, and its four retrieval baselines on the cold-start split; two seeds. Run lines are
+    # tab-separated (the cost estimate's lines are not).
     run_lines = [line for line in out.splitlines() if "\t" in line]
-    assert len(run_lines) == (13 + 5 + 5 + 8 * 2 + 6 * 3) * 2
+    assert len(run_lines) == (13 + 5 + 5 + 8 * 2 + 6 * 3 + 4) * 2
 
 
 @pytest.mark.parametrize("directory, profile, protocol", [

@@ -1,6 +1,9 @@
 """How items get their IDs (issue #16): each SID builder of ``sid_builders.builders`` -> its own SFT checkpoint
 (the same SFT budget for every builder) -> each method of ``sid_builders.methods`` on top, plus the rows that
 train nothing (``sid_builders.baselines``, ``sft-start`` by default: what SFT alone does with each ID scheme).
+The retrieval baselines (``sid_builders.retrievers``) need no SIDs of their own: one run each per seed, without a
+builder variant, on the same cold-start split (fitted on what the generative rows train on; cold items stay in
+their index), ranked into the default catalog. Every builder's per-bucket and cold score is read beside them.
 
 Every run carries the variant {"builder": NAME}; only the profile's ``sids.builder`` changes between builders,
 so the runs of one builder share one split, one catalog and one SFT checkpoint.
@@ -31,7 +34,9 @@ def runs(profile: Profile, seed: int) -> list[RunSpec]:
     settings = profile.sid_builders
     if settings.max_seeds is not None and seed not in profile.seeds[: settings.max_seeds]:
         return []
-    return [
+    retrievers = [spec_for(profile, "sids", retriever, seed, cold_start=settings.cold_start)
+                  for retriever in settings.retrievers]
+    return retrievers + [
         spec_for(profile, "sids", method, seed, sids={**profile.sids, "builder": builder}, variant={"builder": builder},
                  cold_start=settings.cold_start)
         for builder in settings.builders
@@ -52,5 +57,6 @@ def figure(table: Table) -> bytes:
 
 
 register_experiment(Experiment("sids", "SID builders (RQ-KMeans, dual tower, SCI) under the same SFT budget, "
-                               "overall, per popularity bucket and on cold-start items, beyond the paper", runs, build_table, figure,
+                               "overall, per popularity bucket and on cold-start items, beside the retrieval "
+                               "baselines, beyond the paper", runs, build_table, figure,
                                "HR@10 per popularity bucket and on cold-start items per SID builder"))

@@ -147,8 +147,10 @@ SID_BUILDERS = ("rqkmeans", "dualtower", "sci")
 class SidBuildersSettings:
     """Experiment ``sids`` (issue #16, profile key ``sid_builders``; ``sids`` is the SID-config section): every
     builder of ``builders`` gets its own SFT checkpoint (same budget), then each method of ``methods`` and each
-    untrained row of ``baselines`` on top. Names are checked against the SID-builder, method and baseline
-    registries. The table marks each builder's row against the ``rqkmeans`` row of the same method.
+    untrained row of ``baselines`` on top. ``retrievers``: the retrieval baselines (no generative model, no SIDs
+    of their own), run once per seed on the same cold-start split and ranked into the default catalog, so every
+    builder's bucket and cold scores are read beside them. Names are checked against the SID-builder, method and
+    baseline registries. The table marks each builder's row against the ``rqkmeans`` row of the same method.
     ``cold_start``: the share of items held out of all training as cold-start items (``benchmark.sids.coldstart``;
     issue #16's default 5%); 0 trains on the full split, so the ``rqkmeans`` rows reuse the other experiments'
     runs.
@@ -158,16 +160,18 @@ class SidBuildersSettings:
     builders: tuple[str, ...] = SID_BUILDERS
     methods: tuple[str, ...] = ("sft", "raddpo")
     baselines: tuple[str, ...] = ("sft-start",)
+    retrievers: tuple[str, ...] = ("popularity", "query-lookup", "dense-zeroshot", "dense-dualtower")
     cold_start: float = 0.05  # benchmark.sids.coldstart.DEFAULT_COLD_START
     max_seeds: int | None = None
 
     def __post_init__(self) -> None:
         from benchmark.methods import get_method
+        from benchmark.retrieval import is_retriever, retriever_names
         from benchmark.sids.builders import get_builder
         from benchmark.sids.coldstart import check_share
         from benchmark.suite.untrained import is_untrained, untrained_names
 
-        for name in ("builders", "methods", "baselines"):
+        for name in ("builders", "methods", "baselines", "retrievers"):
             _check_list("SidBuildersSettings", name, getattr(self, name))
         if self.max_seeds is not None:
             check_number("SidBuildersSettings", "max_seeds", self.max_seeds, low=1, integer=True)
@@ -187,6 +191,10 @@ class SidBuildersSettings:
             if not isinstance(baseline, str) or not is_untrained(baseline):
                 raise ConfigError("sid_builders.baselines: "
                                   + unknown_name_message("baseline", str(baseline), untrained_names()))
+        for retriever in self.retrievers:
+            if not isinstance(retriever, str) or not is_retriever(retriever):
+                raise ConfigError("sid_builders.retrievers: "
+                                  + unknown_name_message("retriever", str(retriever), retriever_names()))
 
 
 @dataclasses.dataclass(frozen=True)

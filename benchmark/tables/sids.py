@@ -4,7 +4,9 @@ of the builder's catalog, then HR@10 on the test queries whose ordered item is a
 (terciles of training clicks, ``benchmark.sids.buckets``) or a cold-start item held out of all training
 (``benchmark.sids.coldstart``; the experiment's ``sid_builders.cold_start``): the run's per-query ``target_bucket``.
 
-One section per builder, one row per method (the untrained ``sft-start`` first). † marks a cell that differs from
+The retrieval baselines come first, in their own section (no builder: they rank items into the default catalog,
+fitted on the same cold-start split), then one section per builder, one row per method (the untrained
+``sft-start`` first). † marks a cell that differs from
 the ``rqkmeans`` row of the same method (paired permutation test on the per-query values of the cell's queries:
 all of them, or those of one bucket), Holm-corrected over the whole table. The collision rate is a property of the
 catalog, not of the queries: it is read from each run's run.json (``catalog``, recorded by the suite) and never
@@ -33,7 +35,7 @@ from benchmark.tables.markers import (
     significance_legend,
 )
 from benchmark.tables.render import Cell, Column, Row, Table, figure_png, metric_column, new_figure
-from benchmark.tables.table1 import method_label
+from benchmark.tables.table1 import BASELINE_SECTION, method_label, retrieval_rows
 
 METRICS = ("target_hit@10", "target_mrr", "target_ndcg@10", "halluc@1")
 BUCKET_METRIC = "target_hit@10"
@@ -46,6 +48,7 @@ BUILDER_LABELS = {"rqkmeans": "RQ-KMeans", "dualtower": "Dual tower", "sci": "SC
                   "acrq": "ACRQ", "cqsid": "CQ-SID"}
 METHOD_ORDER = ("sft", "raddpo")
 BUCKET_GROUP = "HR@10 per target bucket"
+RETRIEVAL = "retrieval"  # the row-key prefix of the retrieval baselines (no builder)
 
 
 def bucket_key(bucket: str) -> str:
@@ -88,12 +91,14 @@ def _has_buckets(run) -> bool:
 
 
 def _rows(experiment: ExperimentRuns) -> list[tuple[str, str, str, MethodRuns]]:
-    """(row key "builder/method", builder, method, runs) in table order: builders as BUILDER_ORDER then by name;
+    """(row key "builder/method", builder, method, runs) in table order: the retrieval baselines (runs without a
+    builder variant; key "retrieval/method") in Table 1's order, then builders as BUILDER_ORDER then by name;
     within a builder the rows that train nothing, then METHOD_ORDER, then other methods by name."""
+    out = [(f"{RETRIEVAL}/{method}", RETRIEVAL, method, experiment.get(method))
+           for method in retrieval_rows(experiment.methods()) if experiment.get(method) is not None]
     builders = sorted({str(v.get("builder")) for v in experiment.variants() if "builder" in v},
                       key=lambda b: (BUILDER_ORDER.index(b) if b in BUILDER_ORDER else len(BUILDER_ORDER), b))
     methods = {m: i for i, m in enumerate(METHOD_ORDER)}
-    out = []
     for builder in builders:
         groups = [(m, g) for m in experiment.methods() for g in [experiment.get(m, {"builder": builder})] if g is not None]
         groups.sort(key=lambda t: (_trained(t[1]), methods.get(t[0], len(METHOD_ORDER)), t[0]))
@@ -173,7 +178,7 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
     comparisons = []
     for key, builder, method, _ in rows:
         anchor_key = f"{REFERENCE}/{method}"
-        if builder == REFERENCE or (anchor_key, METRICS[0]) not in cells:
+        if builder in (REFERENCE, RETRIEVAL) or (anchor_key, METRICS[0]) not in cells:
             continue
         for column in tested:
             metric = column.key.split(":", 1)[0]
@@ -202,7 +207,7 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
             values[(key, column.key)] = dataclasses.replace(values[(key, column.key)], emphasis=mark)
     table_rows = tuple(
         Row(method_label(method), tuple(values[(key, c.key)] for c in columns), key=key,
-            section=BUILDER_LABELS.get(builder, builder))
+            section=BASELINE_SECTION if builder == RETRIEVAL else BUILDER_LABELS.get(builder, builder))
         for key, builder, method, _ in rows
     )
     notes = [
@@ -210,6 +215,7 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
         "Every builder gets its own SID catalog and SFT checkpoint, trained with the same SFT budget; the methods "
         "below it start from that checkpoint with the same preference budget. SFT start: the SFT checkpoint itself "
         "(no preference stage).",
+        _retrieval_note(rows),
         "Collision: the share of catalog items whose SID holds more than one item (run.json `catalog`, recorded "
         "when the run was computed; a property of the catalog, not tested).",
         "Beam for RQ SID HR: the beam width this row needs to find the ordered item's SID as often as the RQ-KMeans "
@@ -229,6 +235,15 @@ def build_sids_table(experiment: ExperimentRuns, significance: SignificanceConfi
         notes.append(f"Not tested ({len(tests.skipped)}): " + "; ".join(tests.skipped) + ".")
     return Table(name="sids", title=f"SID builders on {dataset}", stub_header="Builder / method", columns=columns,
                  rows=table_rows, notes=tuple(note for note in notes if note))
+
+
+def _retrieval_note(rows: list[tuple[str, str, str, MethodRuns]]) -> str:
+    """What the retrieval rows are and are not compared with; empty when the table has none."""
+    if not any(builder == RETRIEVAL for _, builder, *_ in rows):
+        return ""
+    return (f"{BASELINE_SECTION}: fitted on the same training split as every builder's runs (cold items held out "
+            "of their training, kept in their index), ranking items into the RQ-KMeans catalog (its collision "
+            "rate); no beam width and no † (they have no RQ-KMeans row of their own).")
 
 
 def _bucket_note(rows: list[tuple[str, str, str, MethodRuns]]) -> str:
@@ -268,42 +283,49 @@ def _json_key(value) -> str:
 
 
 def render_sids_png(table: Table) -> bytes:
-    """HR@10 per popularity bucket, one bar per builder in each bucket, one panel per method; hatched bars differ
-    from RQ-KMeans (†). Drawn with the Agg canvas directly and without the "Software" PNG chunk, so the bytes
-    depend only on the table and the matplotlib version."""
+    """HR@10 per popularity bucket, one bar per builder in each bucket, one panel per method, and a last panel
+    with one bar per retrieval baseline; hatched bars differ from RQ-KMeans (†). Drawn with the Agg canvas
+    directly and without the "Software" PNG chunk, so the bytes depend only on the table and the matplotlib
+    version."""
     index = {c.key: i for i, c in enumerate(table.columns)}
-    builders: list[tuple[str, str]] = []
-    methods: list[tuple[str, str]] = []
+    # panels: (title, [(bar label, row)]) -- one per method over the builders, then the retrieval baselines
+    # a builder keeps its colour in every panel (by its first appearance); the retrievers have colours of their own
+    colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e")
+    retriever_colors = ("#7f7f7f", "#17becf", "#bcbd22", "#e377c2")
+    panels: dict[str, tuple[str, list[tuple[str, str, Row]]]] = {}
+    retrieval: list[tuple[str, str, Row]] = []
+    builders: list[str] = []
     for row in table.rows:
         builder, method = row.key.split("/", 1)
-        if builder not in [b for b, _ in builders]:
-            builders.append((builder, row.section))
-        if method not in [m for m, _ in methods]:
-            methods.append((method, row.label))
-    by_key = {row.key: row for row in table.rows}
-    colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
-    figure = new_figure(3.6 * max(1, len(methods)) + 0.6, 3.2)
-    axes = np.atleast_1d(figure.subplots(1, max(1, len(methods)), sharey=True))
-    width = 0.8 / max(1, len(builders))
+        if builder == RETRIEVAL:
+            retrieval.append((retriever_colors[len(retrieval) % len(retriever_colors)], row.label, row))
+            continue
+        if builder not in builders:
+            builders.append(builder)
+        color = colors[builders.index(builder) % len(colors)]
+        panels.setdefault(method, (row.label, []))[1].append((color, row.section, row))
+    panel_list = list(panels.values()) + ([(BASELINE_SECTION, retrieval)] if retrieval else [])
+    figure = new_figure(3.6 * max(1, len(panel_list)) + 0.6, 3.2)
+    axes = np.atleast_1d(figure.subplots(1, max(1, len(panel_list)), sharey=True))
     positions = np.arange(len(TARGET_BUCKETS), dtype=np.float64)
-    for ax, (method, label) in zip(axes, methods):
-        for i, (builder, builder_label) in enumerate(builders):
-            row = by_key.get(f"{builder}/{method}")
-            if row is None:
-                continue
+    for ax, (title, bars_of) in zip(axes, panel_list):
+        width = 0.8 / max(1, len(bars_of))
+        for i, (color, bar_label, row) in enumerate(bars_of):
             cells = [row.cells[index[bucket_key(b)]] for b in TARGET_BUCKETS]
             heights = [0.0 if c.value is None else c.value for c in cells]
             errors = [0.0 if c.std is None or math.isnan(c.std) else c.std for c in cells]
             x = positions - 0.4 + width * (i + 0.5)
-            bars = ax.bar(x, heights, width, yerr=errors, color=colors[i % len(colors)], label=builder_label,
+            bars = ax.bar(x, heights, width, yerr=errors, color=color, label=bar_label,
                           error_kw={"linewidth": 0.8})
             for bar, cell in zip(bars, cells):
                 if cell.marks:
                     bar.set_hatch("//")
-        ax.set_title(label, fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("ordered item's bucket (hatched: † against RQ-KMeans)", fontsize=8)
         ax.set_xticks(positions, list(TARGET_BUCKETS))
         ax.tick_params(labelsize=8)
         ax.grid(True, axis="y", color="#eeeeee", linewidth=0.6)
+        if ax is not axes[0] and bars_of and bars_of is retrieval:
+            ax.legend(fontsize=7, frameon=False)  # the retrievers' own legend; the first panel's names the builders
     axes[0].set_ylabel("HR@10 of the ordered item", fontsize=9)
     return figure_png(figure, legend_from=axes[0], fontsize=8)

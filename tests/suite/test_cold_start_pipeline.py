@@ -18,7 +18,7 @@ from benchmark.suite.profiles import load_profile
 
 def test_a_cold_start_run_trains_on_no_cold_item() -> None:
     profile = load_profile("smoke")
-    spec = next(s for s in expand(profile, only=("sids",)) if s.variant["builder"] == "sci")
+    spec = next(s for s in expand(profile, only=("sids",)) if s.variant.get("builder") == "sci")
     assert spec.cold_start == 0.05
     prepared = stages.prepare(spec, None)
     warm = stages.prepare(dataclasses.replace(spec, cold_start=0.0), None)

@@ -22,7 +22,12 @@ def test_one_sft_checkpoint_per_builder_and_one_budget(profile: str) -> None:
     loaded = load_profile(profile)
     assert "sids" in loaded.experiments
     settings = loaded.sid_builders
-    specs = [s for s in expand(loaded, only=("sids",)) if s.seed == loaded.seeds[0]]
+    every = [s for s in expand(loaded, only=("sids",)) if s.seed == loaded.seeds[0]]
+    # the retrieval baselines: once per seed, no builder, the same cold-start split as the builders' runs
+    retrievers = [s for s in every if "builder" not in s.variant]
+    assert sorted(s.method for s in retrievers) == sorted(settings.retrievers)
+    assert all(s.cold_start == settings.cold_start and s.sids == dict(loaded.sids) for s in retrievers)
+    specs = [s for s in every if "builder" in s.variant]
     assert sorted((s.variant["builder"], s.method) for s in specs) == sorted(
         (b, m) for b in settings.builders for m in (*settings.baselines, *settings.methods))
     for spec in specs:
@@ -33,7 +38,7 @@ def test_one_sft_checkpoint_per_builder_and_one_budget(profile: str) -> None:
     # the same SFT and preference budget for every builder: only the SID builder differs
     budgets = {(str(s.sft), str(s.preference), str(s.model), str(s.eval)) for s in specs}
     assert len(budgets) == 1
-    assert len({s.run_id for s in specs}) == len(specs)
+    assert len({s.run_id for s in every}) == len(every)
 
 
 def test_rqkmeans_rows_are_the_other_experiments_runs_without_cold_start() -> None:
@@ -43,7 +48,7 @@ def test_rqkmeans_rows_are_the_other_experiments_runs_without_cold_start() -> No
     specs = expand(loaded)
     table1 = {s.method: s.compute_key for s in specs if s.experiment == "table1"}
     for spec in specs:
-        if spec.experiment == "sids" and spec.variant["builder"] == "rqkmeans":
+        if spec.experiment == "sids" and spec.variant.get("builder", "rqkmeans") == "rqkmeans":
             assert spec.compute_key == table1[spec.method]
             assert "cold_start" not in spec.compute_config()
         elif spec.experiment == "sids":
@@ -77,7 +82,7 @@ def test_cold_start_is_hashed_into_the_sids_runs_only() -> None:
         assert path.name in by_id, path.name
         assert json.loads((path / "run.json").read_text())["compute_key"] == by_id[path.name].compute_key
     # the sids runs of the same builder and seed still share one SFT checkpoint; other builders do not
-    one = {(s.variant["builder"], s.seed): str(s.sft_config()) for s in sids}
+    one = {(s.variant["builder"], s.seed): str(s.sft_config()) for s in sids if "builder" in s.variant}
     assert len(set(one.values())) == len(loaded.sid_builders.builders) * len(loaded.seeds)
 
 
@@ -96,6 +101,10 @@ def test_sid_builders_settings_are_validated() -> None:
         load_profile("smoke", ["sid_builders.methods=[raddp]"])
     with pytest.raises(ConfigError, match=r"sid_builders.baselines: Unknown baseline 'sft-strt'"):
         load_profile("smoke", ["sid_builders.baselines=[sft-strt]"])
+    with pytest.raises(ConfigError, match=r"sid_builders.retrievers: Unknown retriever 'sft-start'"):
+        load_profile("smoke", ["sid_builders.retrievers=[sft-start]"])
+    with pytest.raises(ConfigError, match=r"The 'retrievers' parameter of SidBuildersSettings must be a list"):
+        load_profile("smoke", ["sid_builders.retrievers=popularity"])
     with pytest.raises(ConfigError, match=r"lists a builder twice"):
         load_profile("smoke", ["sid_builders.builders=[sci, sci]"])
 

@@ -68,6 +68,19 @@ def test_trained_models_beat_chance(smoke_results: Path) -> None:
     assert max(r.result.metrics["sid_recall@8"] for r in runs) > 0.05
 
 
+def test_sids_retrieval_baselines_fit_on_the_cold_start_split(smoke_results: Path) -> None:
+    """The sids experiment's retrieval baselines train on what its generative rows train on: the same held-out
+    cold items (one cold-start setting for every run), so their cold column is comparable with the builders'."""
+    sids = [r for r in load_runs(smoke_results) if r.result.experiment == "sids"]
+    retrievers = {r.result.method: r for r in sids if is_retriever(r.result.method)}
+    assert sorted(retrievers) == sorted(load_profile("smoke").sid_builders.retrievers)
+    assert len({str(r.result.config["cold_start"]) for r in sids}) == 1
+    for run in retrievers.values():
+        assert run.result.variant == {} and run.result.budget.optimizer_steps == 0
+        frame = run.per_query()
+        assert (frame["target_bucket"] == "cold").any()  # the cold-start subset is scored
+
+
 def _grbench(args: list[str], env: dict[str, str], fault: str | None = None) -> subprocess.CompletedProcess:
     """Run ``grbench`` to its end (``fault``: a ``GRBENCH_FAULT`` that interrupts it at an exact event)."""
     env = {k: v for k, v in env.items() if k not in (faults.FAULT_ENV, faults.TRACE_ENV)}

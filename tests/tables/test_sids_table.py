@@ -136,3 +136,37 @@ def test_render_all_writes_the_table_and_the_figure(tmp_path) -> None:
     assert png.startswith(b"\x89PNG") and b"Software" not in png
     render_all(tmp_path / "smoke", tmp_path / "again")
     assert (tmp_path / "again" / "sids.png").read_bytes() == png  # byte-identical on a rerun
+
+
+def test_retrieval_baselines_are_the_first_section_read_beside_every_builder(tmp_path) -> None:
+    """A retriever run of the experiment (no builder variant) is a row of its own section before the builders,
+    labelled by the registry, with its per-bucket values; it has no RQ-KMeans row, so it is never tested."""
+    _write_all(tmp_path)
+    # the dual tower finds every tail item and no torso item: head 1, torso 0, tail 1 -> 20/30 overall
+    hits = np.array([1.0] * 10 + [0.0] * 10 + [1.0] * 10)
+    for seed in (0, 1):
+        record = make_record(method="dense-dualtower", seed=seed, experiment="sids", budget=UNTRAINED,
+                             catalog={"collision_rate": 0.1, "distinct_sids": 100, "n_items": 110})
+        per_query = {"target_hit@10": hits, "target_mrr": hits / 2, "target_ndcg@10": hits * 0.6,
+                     "halluc@1": np.zeros(len(hits))}
+        write_run(run_dir(tmp_path, record.profile, record.run_id), record, np.arange(len(hits)), per_query,
+                  queries={"query": [f"q{i}" for i in range(len(hits))], "target_bucket": BUCKETS})
+    table = build_sids_table(ExperimentRuns("sids", load_runs(tmp_path / "smoke")), SignificanceConfig())
+    first = table.rows[0]
+    assert (first.key, first.label, first.section) == (
+        "retrieval/dense-dualtower", "Dual tower (MiniLM + trained heads)", "Retrieval baselines (no generative model)")
+    assert [row.key for row in table.rows[1:]] == ["rqkmeans/sft-start", "rqkmeans/raddpo", "sci/sft-start",
+                                                   "sci/raddpo"]
+    tower = _cells(table)["retrieval/dense-dualtower"]
+    assert tower["target_hit@10"].value == pytest.approx(20 / 30)
+    assert (tower[bucket_key("head")].value, tower[bucket_key("torso")].value, tower[bucket_key("tail")].value) == (
+        1.0, 0.0, 1.0)
+    assert tower[bucket_key("tail")].emphasis == "best"  # 1.0 beats SCI's 0.9: ranked with every row
+    assert all(cell.marks == "" and cell.pvalues == () for cell in tower.values())
+    assert tower[BEAM].value is None and tower[COLLISION].value == 0.1
+    assert any(note.startswith("Retrieval baselines (no generative model): fitted on the same training split")
+               for note in table.notes)
+    # the sci rows are still marked against rqkmeans exactly as without the retriever
+    assert _cells(table)["sci/raddpo"][bucket_key("tail")].marks == "†"
+    render_all(tmp_path / "smoke", tmp_path / "out")
+    assert (tmp_path / "out" / "sids.png").read_bytes().startswith(b"\x89PNG")
