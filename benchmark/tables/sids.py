@@ -326,6 +326,6 @@ def render_sids_png(table: Table) -> bytes:
         ax.tick_params(labelsize=8)
         ax.grid(True, axis="y", color="#eeeeee", linewidth=0.6)
         if ax is not axes[0] and bars_of and bars_of is retrieval:
-            ax.legend(fontsize=7, frameon=False)  # the retrievers' own legend; the first panel's names the builders
+            ax.legend(fontsize=7, frameon=False, loc="upper right")  # the retrievers' own legend; the first panel's names the builders
     axes[0].set_ylabel("HR@10 of the ordered item", fontsize=9)
     return figure_png(figure, legend_from=axes[0], fontsize=8)
