@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from benchmark import __version__, determinism, threads
+from benchmark import __version__, determinism, device, threads
 from benchmark.errors import BenchmarkError
 
 # Order here is the order in --help: the data flow of DESIGN.md section 1.
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"grbench {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     threads.add_option(parser)
+    device.add_option(parser)
     parser.add_argument(
         "--determinism", default=None, metavar="MODE",
         help=f"what to pin so that numbers do not depend on the CPU's ISA or the thread count: "
@@ -121,6 +122,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # before any command imports torch: both export variables that torch, MKL and oneDNN read at load time
         determinism.apply(args.determinism or os.environ.get(determinism.MODE_ENV) or determinism.DEFAULT_MODE)
         threads.configure(args.threads)
+        device.configure(args.device)
         return int(args.func(args) or 0)
     except BenchmarkError as exc:
         sys.stderr.write(f"grbench {args.command}: error: {exc}\n")

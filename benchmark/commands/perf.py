@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from benchmark.device import option_type as device_option
 from benchmark.threads import add_option as add_thread_option
 
 # The size ladder's names, spelled out so that --help does not import torch; a test keeps them equal to
@@ -35,7 +36,10 @@ def _common(parser: argparse.ArgumentParser, size: str) -> None:
     )
     # also accepted before the command name (grbench --threads N perf ...); SUPPRESS keeps that value
     add_thread_option(parser, default=argparse.SUPPRESS)
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    # the global option (grbench --device D perf ...), also accepted here; SUPPRESS keeps a value given before
+    parser.add_argument("--device", type=device_option, default=argparse.SUPPRESS, metavar="DEVICE",
+                        help="auto, cpu, cuda or cuda:N (default: grbench --device, $GRBENCH_DEVICE, else auto: a "
+                             "GPU when torch sees one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--levels", type=_positive_int, default=3, help="SID levels (default 3, as in the paper)"
@@ -219,10 +223,17 @@ def _setup_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "codebook": args.codebook,
         "catalog_size": args.catalog_size,
         "history": args.history,
-        "device": args.device,
+        "device": _device(args),
         # --threads before the command name or after it; absent: this process's share of the CPUs
         "threads": getattr(args, "threads", None),
     }
+
+
+def _device(args: argparse.Namespace) -> str:
+    """The concrete device the benchmark runs on ("cpu", "cuda:0"), from ``--device`` (validated at start-up)."""
+    from benchmark.device import chosen, resolve
+
+    return str(resolve(choice=getattr(args, "device", None) or chosen()))
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -283,7 +294,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         return _check_calibration(args)
     report = _perf().run_calibration(
         sizes=args.sizes, seed=args.seed, words=args.words, levels=args.levels, codebook=args.codebook,
-        catalog_size=args.catalog_size, history=args.history, device=args.device, batch=args.batch,
+        catalog_size=args.catalog_size, history=args.history, device=_device(args), batch=args.batch,
         candidates=args.candidates, steps=args.steps, beam_widths=args.beam_widths,
         decode_queries=args.decode_queries, decode_batch_size=args.decode_batch_size,
         threads=getattr(args, "threads", None), progress=None if args.json else lambda line: print(line, flush=True),
@@ -292,7 +303,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     if prepare is None:
         prepare = costmodel.recorded_prepare_seconds()
     calibration = costmodel.Calibration(
-        fingerprint=costmodel.fingerprint(threads=report["setup"]["threads"], device=args.device),
+        fingerprint=costmodel.fingerprint(threads=report["setup"]["threads"], device=_device(args)),
         train=report["train_seconds_per_example"],
         decode={s: {int(w): v for w, v in d.items()} for s, d in report["decode_seconds_per_query"].items()},
         rollout_group_size=report["setup"]["rollout_group_size"],
@@ -316,7 +327,7 @@ def _check_calibration(args: argparse.Namespace) -> int:
 
     threads = getattr(args, "threads", None)
     wanted = costmodel.fingerprint(threads=threads if isinstance(threads, int) else costmodel.current_threads(),
-                                   device=args.device)
+                                   device=_device(args))
     calibration = costmodel.load_calibration(wanted)
     if calibration is None:
         raise ConfigError(_no_calibration_message(wanted))

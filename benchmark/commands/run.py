@@ -110,13 +110,16 @@ def run_command(args: argparse.Namespace) -> int:
     executor_options = parse_executor_options(args)
     if args.dry_run:
         from benchmark.costmodel import dry_run_report
+        from benchmark.device import resolve
         from benchmark.tuning.apply import tuned_specs
 
         specs = shard(tuned_specs(expand(profile, only, methods), profile, Path(args.results)), *shard_spec)
         for spec in specs:
             print(f"{spec.run_id}\t{spec.dataset}\t{spec.model_size}\t{spec.variant}")
-        # what is left to do and how long it takes here, from the cached per-step costs (grbench perf calibrate)
-        for line in dry_run_report(specs, Path(args.results) / profile.name / "runs", Path(args.results)):
+        # what is left to do and how long it takes here, on the device the runs would use, from the cached
+        # per-step costs (grbench perf calibrate)
+        for line in dry_run_report(specs, Path(args.results) / profile.name / "runs", Path(args.results),
+                                   device=str(resolve())):
             print(line)
         return 0
 

@@ -180,6 +180,11 @@ def environment() -> dict[str, Any]:
         return {"cpu_model": cpu_model(), "cpu_flags": cpu_flags(), "threads": threads,
                 "torch_cpu_capability": "torch not loaded", "blas": "torch not loaded",
                 "onednn": "torch not loaded", "deterministic_algorithms": False, "settings": settings}
+    if torch.cuda.is_available():
+        # a GPU machine: record where this process computed (--device cpu keeps it on the CPU), absent elsewhere
+        from benchmark.device import resolve
+
+        settings["device"] = str(resolve())
     config = torch.__config__.show()
     blas = _torch_build_line(config, r"BLAS_INFO=([^,]+)")
     mkl = _torch_build_line(config, r"Math Kernel Library Version ([^\n]+?) for")
@@ -207,4 +212,7 @@ def environment_label(hardware_cpu: str, packages: dict[str, str], env: dict[str
         mode = env.get("settings", {}).get("determinism")
         if mode:
             parts.append(f"determinism {mode}")
+        device = env.get("settings", {}).get("device")
+        if device:
+            parts.append(f"on {device}")
     return "; ".join(parts)

@@ -49,8 +49,8 @@ from benchmark.suite.matrix import RunSpec
 log = logging.getLogger(__name__)
 
 # Forwarded from the driver to every Ray task when set (paths must be valid on the nodes).
-FORWARDED_ENV = ("GRBENCH_CACHE", "GRBENCH_DATA", "GRBENCH_METHOD_MODULES", "GRBENCH_DETERMINISM", "HF_HUB_OFFLINE",
-                 "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM")
+FORWARDED_ENV = ("GRBENCH_CACHE", "GRBENCH_DATA", "GRBENCH_DEVICE", "GRBENCH_METHOD_MODULES", "GRBENCH_DETERMINISM",
+                 "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM")
 
 
 @dataclasses.dataclass

@@ -35,10 +35,11 @@ class DistContext:
         return self.world_size > 1
 
     def device(self) -> torch.device:
-        """CUDA device of this rank when CUDA is available, else the CPU."""
-        if torch.cuda.is_available():
-            return torch.device("cuda", self.local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
+        """This rank's device under ``--device`` / ``GRBENCH_DEVICE`` (``benchmark.device``): by default its CUDA
+        device when CUDA is available, else the CPU."""
+        from benchmark.device import resolve
+
+        return resolve(self.local_rank)
 
 
 def context() -> DistContext:
@@ -57,8 +58,11 @@ def init_from_env() -> DistContext:
     global _opened_here
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and dist.is_available() and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if torch.cuda.is_available():
+        from benchmark.device import resolve
+
+        on_gpu = resolve(int(os.environ.get("LOCAL_RANK", "0"))).type == "cuda"
+        backend = "nccl" if on_gpu else "gloo"
+        if on_gpu:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
         dist.init_process_group(backend=backend)
         _opened_here = True

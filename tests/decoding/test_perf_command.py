@@ -157,9 +157,9 @@ def test_perf_on_cuda_bf16(capsys) -> None:
     assert main(["perf", "decode", *cuda, "--beam-width", "8", "--queries", "3", "--batch-size", "2"]) == 0
     decode = json.loads(capsys.readouterr().out)
     # GPU kernels differ between our search and generate's: the shared beams' scores agree closely, not bitwise
-    assert decode["setup"]["device"] == "cuda" and decode["modes"]["unconstrained"]["max_abs_score_diff"] < 1e-3
+    assert decode["setup"]["device"].startswith("cuda") and decode["modes"]["unconstrained"]["max_abs_score_diff"] < 1e-3
     assert decode["precision"]["by_precision"]["bf16"]["max_abs_score_diff"] < 0.5
     assert main(["perf", "train", *cuda, "--candidates", "4", "--batch", "2", "--batch-candidates", "3",
                  "--steps", "1", "--reps", "1"]) == 0
     train = json.loads(capsys.readouterr().out)
-    assert train["setup"]["device"] == "cuda" and train["precision"]["by_precision"]["bf16"]["step_seconds"] > 0
+    assert train["setup"]["device"].startswith("cuda") and train["precision"]["by_precision"]["bf16"]["step_seconds"] > 0
