@@ -479,6 +479,17 @@ def _print_train(report: dict[str, Any]) -> None:
         f"{a['separate_tokens']} tokens; {a['packed_ms']:.1f} ms vs {a['separate_ms']:.1f} ms = "
         f"{a['speedup']:.1f}x faster{flag}; max |log-prob diff| {a['max_abs_logp_diff']:.1e}"
     )
+    if "limit" in a:
+        lim = a["limit"]
+        print(
+            f"    why not the {lim['token_ratio']:.1f}x token ratio: with one candidate the packed step takes "
+            f"{lim['single_candidate_ms']:.1f} ms, so of its {a['packed_ms']:.1f} ms about {lim['fixed_ms']:.1f} ms "
+            f"({100 * lim['fixed_share_of_packed']:.0f}%) is paid once per forward+backward whatever its length, "
+            f"{lim['per_token_ms']:.3f} ms per token (that line alone predicts {lim['line_model_speedup']:.1f}x); "
+            f"and a packed token costs {lim['per_token_cost_ratio']:.2f}x a token of the baseline "
+            f"({lim['separate_per_token_ms']:.3f} ms: larger matrices, the causal path instead of an explicit "
+            f"mask). Without the fixed cost the speed-up would be {lim['speedup_without_fixed_cost']:.1f}x"
+        )
     flag = (
         ""
         if b["fraction_of_peak"] >= b["target_fraction"]

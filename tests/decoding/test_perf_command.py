@@ -46,6 +46,10 @@ def test_perf_train_tiny(capsys) -> None:
     packing, throughput = report["packing"], report["throughput"]
     assert packing["max_abs_logp_diff"] < 1e-4
     assert packing["packed_tokens"] < packing["separate_tokens"]
+    limit = packing["limit"]  # measured in the same interleaved loop; load changes the values, not these relations
+    assert limit["token_ratio"] == pytest.approx(packing["separate_tokens"] / packing["packed_tokens"])
+    assert limit["fixed_ms"] >= 0 and limit["per_token_ms"] >= 0 and 0 <= limit["fixed_share_of_packed"] <= 1
+    assert limit["single_candidate_ms"] > 0
     assert throughput["tokens_per_second"] > 0 and 0 < throughput["fraction_of_peak"]
     assert throughput["matmul_peak_flops_per_second"] > 0
 
@@ -163,3 +167,23 @@ def test_perf_on_cuda_bf16(capsys) -> None:
                  "--steps", "1", "--reps", "1"]) == 0
     train = json.loads(capsys.readouterr().out)
     assert train["setup"]["device"].startswith("cuda") and train["precision"]["by_precision"]["bf16"]["step_seconds"] > 0
+
+
+def test_packing_limit_by_hand() -> None:
+    """benchmark.perf.packing_limit's docstring examples."""
+    from benchmark.perf import packing_limit
+
+    lim = packing_limit(40.0, 67.0, 300.0, 38, 98, 640)
+    assert lim["per_token_ms"] == pytest.approx(0.45) and lim["fixed_ms"] == pytest.approx(22.9)
+    assert lim["fixed_share_of_packed"] == pytest.approx(22.9 / 67)
+    assert lim["line_model_speedup"] == pytest.approx((22.9 + 0.45 * 640) / 67)  # 4.64x
+    assert lim["token_ratio"] == pytest.approx(640 / 98)  # 6.53x
+    assert lim["speedup_without_fixed_cost"] == pytest.approx((300 - 22.9) / (67 - 22.9))
+    assert lim["separate_per_token_ms"] == pytest.approx((300 - 22.9) / 640)
+    assert lim["per_token_cost_ratio"] == pytest.approx(0.45 / ((300 - 22.9) / 640))
+    # the decomposition is exact: fixed cost, per-token costs and token counts give the measured speed-up
+    measured = (lim["fixed_ms"] + lim["separate_per_token_ms"] * 640) / (lim["fixed_ms"] + lim["per_token_ms"] * 98)
+    assert measured == pytest.approx(300 / 67)
+    none = packing_limit(10.0, 30.0, 100.0, 40, 100, 640)
+    assert none["fixed_ms"] == 0.0 and none["per_token_ms"] == pytest.approx(1 / 3)  # a negative intercept: 0
+    assert none["line_model_speedup"] == pytest.approx(6.4)  # no fixed cost: the token ratio
