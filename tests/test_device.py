@@ -105,6 +105,9 @@ def test_perf_reports_the_device_it_ran_on(monkeypatch, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["setup"]["device"] == "cpu"
     assert main(["--threads", "1", "perf", "decode", *tiny, "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out)["setup"]["device"] == "cpu"
+    if NO_GPU:  # the command's own --device goes through the same start-up check as the global one
+        assert main(["perf", "decode", *tiny, "--device", "cuda"]) == 2
+        assert "--device cuda: torch sees no CUDA device" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(NO_GPU, reason="needs a CUDA device")

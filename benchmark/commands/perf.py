@@ -230,10 +230,11 @@ def _setup_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _device(args: argparse.Namespace) -> str:
-    """The concrete device the benchmark runs on ("cpu", "cuda:0"), from ``--device`` (validated at start-up)."""
-    from benchmark.device import chosen, resolve
+    """The concrete device the benchmark runs on ("cpu", "cuda:0"): ``--device``, before or after the command
+    name, was validated and exported at start-up (``benchmark.device.configure``)."""
+    from benchmark.device import resolve
 
-    return str(resolve(choice=getattr(args, "device", None) or chosen()))
+    return str(resolve())
 
 
 def _decode(args: argparse.Namespace) -> int:

@@ -149,8 +149,8 @@ class SidBuildersSettings:
     builder of ``builders`` gets its own SFT checkpoint (same budget), then each method of ``methods`` and each
     untrained row of ``baselines`` on top. ``retrievers``: the retrieval baselines (no generative model, no SIDs
     of their own), run once per seed on the same cold-start split and ranked into the default catalog, so every
-    builder's bucket and cold scores are read beside them. Names are checked against the SID-builder, method and
-    baseline registries. The table marks each builder's row against the ``rqkmeans`` row of the same method.
+    builder's bucket and cold scores are read beside them. Names are checked against the SID-builder, method,
+    baseline and retriever registries. The table marks each builder's row against the ``rqkmeans`` row of the same method.
     ``cold_start``: the share of items held out of all training as cold-start items (``benchmark.sids.coldstart``;
     issue #16's default 5%); 0 trains on the full split, so the ``rqkmeans`` rows reuse the other experiments'
     runs.
@@ -160,7 +160,7 @@ class SidBuildersSettings:
     builders: tuple[str, ...] = SID_BUILDERS
     methods: tuple[str, ...] = ("sft", "raddpo")
     baselines: tuple[str, ...] = ("sft-start",)
-    retrievers: tuple[str, ...] = ("popularity", "query-lookup", "dense-zeroshot", "dense-dualtower")
+    retrievers: tuple[str, ...] = tuple(m for m in TABLE1_BASELINES if m != "sft-start")  # Table 1's, in its order
     cold_start: float = 0.05  # benchmark.sids.coldstart.DEFAULT_COLD_START
     max_seeds: int | None = None
 

@@ -94,8 +94,8 @@ def _rows(experiment: ExperimentRuns) -> list[tuple[str, str, str, MethodRuns]]:
     """(row key "builder/method", builder, method, runs) in table order: the retrieval baselines (runs without a
     builder variant; key "retrieval/method") in Table 1's order, then builders as BUILDER_ORDER then by name;
     within a builder the rows that train nothing, then METHOD_ORDER, then other methods by name."""
-    out = [(f"{RETRIEVAL}/{method}", RETRIEVAL, method, experiment.get(method))
-           for method in retrieval_rows(experiment.methods()) if experiment.get(method) is not None]
+    out = [(f"{RETRIEVAL}/{method}", RETRIEVAL, method, group)
+           for method in retrieval_rows(experiment.methods()) if (group := experiment.get(method)) is not None]
     builders = sorted({str(v.get("builder")) for v in experiment.variants() if "builder" in v},
                       key=lambda b: (BUILDER_ORDER.index(b) if b in BUILDER_ORDER else len(BUILDER_ORDER), b))
     methods = {m: i for i, m in enumerate(METHOD_ORDER)}
@@ -288,7 +288,7 @@ def render_sids_png(table: Table) -> bytes:
     directly and without the "Software" PNG chunk, so the bytes depend only on the table and the matplotlib
     version."""
     index = {c.key: i for i, c in enumerate(table.columns)}
-    # panels: (title, [(bar label, row)]) -- one per method over the builders, then the retrieval baselines
+    # panels: (title, [(colour, bar label, row)]), one per method over the builders, then the retrieval baselines;
     # a builder keeps its colour in every panel (by its first appearance); the retrievers have colours of their own
     colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e")
     retriever_colors = ("#7f7f7f", "#17becf", "#bcbd22", "#e377c2")
@@ -325,7 +325,7 @@ def render_sids_png(table: Table) -> bytes:
         ax.set_xticks(positions, list(TARGET_BUCKETS))
         ax.tick_params(labelsize=8)
         ax.grid(True, axis="y", color="#eeeeee", linewidth=0.6)
-        if ax is not axes[0] and bars_of and bars_of is retrieval:
-            ax.legend(fontsize=7, frameon=False, loc="upper right")  # the retrievers' own legend; the first panel's names the builders
+        if bars_of is retrieval and ax is not axes[0]:  # the first panel's legend (below) names the builders
+            ax.legend(fontsize=7, frameon=False, loc="upper right")
     axes[0].set_ylabel("HR@10 of the ordered item", fontsize=9)
     return figure_png(figure, legend_from=axes[0], fontsize=8)
