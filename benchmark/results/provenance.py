@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from benchmark import determinism
 from benchmark.results.schema import Hardware
 
 # Distribution names to report under the keys the schema requires (faiss ships as faiss-cpu or faiss-gpu).
@@ -138,10 +139,10 @@ def hardware() -> Hardware:
 # machines that differ here may round differently even with the same packages.
 KERNEL_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
                 "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve", "sve2")
-# Environment variables that change which kernels run or how many threads split a reduction.
-NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
-               "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "CUBLAS_WORKSPACE_CONFIG",
-               "GRBENCH_THREADS", "GRBENCH_DETERMINISM")
+# Environment variables that change which kernels run or how many threads split a reduction: those a
+# determinism mode may set, and the others a user may have set by hand.
+NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", *determinism.ENV_VARS, "DNNL_MAX_CPU_ISA",
+               "CUBLAS_WORKSPACE_CONFIG", "GRBENCH_DETERMINISM")
 
 
 def cpu_flags() -> list[str]:

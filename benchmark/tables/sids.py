@@ -308,6 +308,7 @@ def render_sids_png(table: Table) -> bytes:
     figure = new_figure(3.6 * max(1, len(panel_list)) + 0.6, 3.2)
     axes = np.atleast_1d(figure.subplots(1, max(1, len(panel_list)), sharey=True))
     positions = np.arange(len(TARGET_BUCKETS), dtype=np.float64)
+    tallest = 0.0
     for ax, (title, bars_of) in zip(axes, panel_list):
         width = 0.8 / max(1, len(bars_of))
         for i, (color, bar_label, row) in enumerate(bars_of):
@@ -317,6 +318,7 @@ def render_sids_png(table: Table) -> bytes:
             x = positions - 0.4 + width * (i + 0.5)
             bars = ax.bar(x, heights, width, yerr=errors, color=color, label=bar_label,
                           error_kw={"linewidth": 0.8})
+            tallest = max(tallest, *(h + e for h, e in zip(heights, errors)))
             for bar, cell in zip(bars, cells):
                 if cell.marks:
                     bar.set_hatch("//")
@@ -328,4 +330,5 @@ def render_sids_png(table: Table) -> bytes:
         if bars_of is retrieval and ax is not axes[0]:  # the first panel's legend (below) names the builders
             ax.legend(fontsize=7, frameon=False, loc="upper right")
     axes[0].set_ylabel("HR@10 of the ordered item", fontsize=9)
+    axes[0].set_ylim(0.0, max(tallest, 0.05) * 1.45)  # shared: headroom so the legends clear the tallest bars
     return figure_png(figure, legend_from=axes[0], fontsize=8)

@@ -22,7 +22,11 @@ Rewards (``RolloutConfig.reward``), from what the impression's log recorded abou
 A SID that is not in the catalog (a hallucination) stays in the group and gets ``invalid_reward`` under both.
 Without a catalog the valid SIDs are those of the training examples' candidates.
 
-Cost: tokens generated (G x L per prompt) and seconds are returned in ``RolloutStats``; the trainer adds them to
+Variable-length catalogs (``variable_length``): a rollout may end with ``<eos>`` after any code, as the beam
+search of ``benchmark.decoding`` allows unconstrained (sampling: ``<eos>`` is blocked at the first step and the
+only choice at step L + 1); every candidate is codes + ``<eos>`` either way, as training encodes targets.
+
+Cost: tokens generated (G x L per prompt; under variable length, codes + ``<eos>`` per rollout) and seconds are returned in ``RolloutStats``; the trainer adds them to
 the run's totals (``train_summary.json``: ``rollout_tokens``, ``rollout_seconds``) and to each step's row.
 """
 
@@ -131,10 +135,19 @@ def candidate_reward(example: Example, target_ids: tuple[int, ...], kind: str, v
     return 1.0 / math.log2(1.0 + rank) if rank > 0 else 0.0
 
 
+def variable_length(catalog: Any, tokenizer: Any, examples: Sequence[Example]) -> bool:
+    """Whether rollouts may end a SID early: the catalog's own flag, or (no catalog) whether some candidate of
+    the training examples is shorter than L codes + ``<eos>``."""
+    if catalog is not None:
+        return bool(getattr(catalog, "variable_length", False))
+    return any(len(c) != tokenizer.levels + 1 for ex in examples for c in ex.candidate_ids)
+
+
 def roll_out(model: torch.nn.Module, tokenizer: Any, examples: Sequence[Example], config: RolloutConfig,
              valid: Callable[[tuple[int, ...]], bool], seed: Sequence[int],
-             keys: Sequence[int] | None = None) -> Rollouts:
+             keys: Sequence[int] | None = None, variable: bool = False) -> Rollouts:
     """G rollouts per example from ``model``, scored; deterministic given ``seed`` (an entropy tuple).
+    ``variable``: SIDs may end before level L (``variable_length``).
 
     Sampling draws example i's group from a generator seeded with ``(*seed, keys[i])`` (default key: i), so
     the trainer (keys = the examples' indices in the data) gets the same rollouts however a step is split over
@@ -146,12 +159,13 @@ def roll_out(model: torch.nn.Module, tokenizer: Any, examples: Sequence[Example]
         from benchmark.decoding import beam_search
 
         beams = beam_search(model, tokenizer, prompts, config.group_size, catalog=None,
-                            batch_size=max(1, len(prompts)))
-        groups = [[tuple(b.token_ids) for b in per_prompt] for per_prompt in beams]
+                            batch_size=max(1, len(prompts)), variable_length=variable)
+        # variable length: the beams end with <eos> already; fixed: L codes, <eos> appended below
+        groups = [[tuple(b.token_ids[:-1] if variable else b.token_ids) for b in per_prompt] for per_prompt in beams]
     else:
         keys = range(len(examples)) if keys is None else keys
         groups = sample_sids(model, tokenizer, prompts, config.group_size, config.temperature,
-                             [(*seed, int(k)) for k in keys])
+                             [(*seed, int(k)) for k in keys], variable=variable)
     eos = tokenizer.eos_id
     out, rewards = [], []
     invalid = agreeing = ordered = tokens = 0
@@ -160,7 +174,7 @@ def roll_out(model: torch.nn.Module, tokenizer: Any, examples: Sequence[Example]
         cands = (truth, *(tuple(g) + (eos,) for g in group))
         flags = [valid(c) for c in cands]
         invalid += flags[1:].count(False)
-        tokens += sum(len(g) for g in group)
+        tokens += sum(len(g) + variable for g in group)  # the <eos> step is decoded only under variable length
         scored = [candidate_reward(ex, c, config.reward, ok, config.invalid_reward) for c, ok in zip(cands, flags)]
         clean = [candidate_reward(ex, c, "truth", ok, config.invalid_reward) for c, ok in zip(cands, flags)]
         a, n = _pair_agreement(np.asarray(scored), np.asarray(clean))
@@ -181,15 +195,22 @@ def _pair_agreement(reward: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
 
 
 def sample_sids(model: torch.nn.Module, tokenizer: Any, prompts: list[list[int]], group_size: int,
-                temperature: float, seeds: Sequence[Sequence[int]]) -> list[list[tuple[int, ...]]]:
-    """``group_size`` SIDs of L tokens per prompt by ancestral sampling at ``temperature``, unconstrained like
-    the beam search (special tokens excluded); prompt i's from a generator seeded with ``seeds[i]``."""
+                temperature: float, seeds: Sequence[Sequence[int]],
+                variable: bool = False) -> list[list[tuple[int, ...]]]:
+    """``group_size`` SIDs of L codes per prompt by ancestral sampling at ``temperature``, unconstrained like
+    the beam search (special tokens excluded); prompt i's from a generator seeded with ``seeds[i]``.
+
+    ``variable``: ``<eos>`` may be drawn from the second step on and is the only token at step L + 1; a SID ends
+    at its ``<eos>``, which is not returned (1 to L codes). The fixed-length draws are unchanged by the flag.
+    """
     import torch
 
     device = next(model.parameters()).device
     vocab = model.get_output_embeddings().weight.shape[0]
     blocked = torch.zeros(vocab, dtype=torch.bool)
     blocked[[tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.sep_id]] = True
+    if variable:
+        return _sample_variable(model, tokenizer, prompts, group_size, temperature, seeds, blocked)
     was_training = model.training
     model.eval()
     groups = []
@@ -205,6 +226,40 @@ def sample_sids(model: torch.nn.Module, tokenizer: Any, prompts: list[list[int]]
                     nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)  # (G, 1)
                     ids = torch.cat([ids, nxt.to(device)], dim=1)
                 groups.append([tuple(int(t) for t in row) for row in ids[:, len(prompt):].tolist()])
+    finally:
+        model.train(was_training)
+    return groups
+
+
+def _sample_variable(model: torch.nn.Module, tokenizer: Any, prompts: list[list[int]], group_size: int,
+                     temperature: float, seeds: Sequence[Sequence[int]],
+                     blocked: torch.Tensor) -> list[list[tuple[int, ...]]]:
+    """``sample_sids`` under variable length: L + 1 steps; a row that drew ``<eos>`` keeps drawing (the batch
+    stays rectangular, one forward per step) but its later draws are dropped."""
+    import torch
+
+    device = next(model.parameters()).device
+    eos, levels = tokenizer.eos_id, tokenizer.levels
+    code_or_end = blocked.clone()
+    code_or_end[eos] = False
+    end_only = torch.ones_like(blocked)
+    end_only[eos] = False
+    was_training = model.training
+    model.eval()
+    groups = []
+    try:
+        with torch.inference_mode():
+            for prompt, seed in zip(prompts, seeds, strict=True):
+                state = np.random.SeedSequence([int(x) for x in seed]).generate_state(1)[0]
+                generator = torch.Generator(device="cpu").manual_seed(int(state))
+                ids = torch.tensor([prompt] * group_size, dtype=torch.long, device=device)  # (G, P)
+                for step in range(levels + 1):
+                    logits = model(input_ids=ids).logits[:, -1, :].float().cpu() / temperature  # (G, V)
+                    logits[:, blocked if step == 0 else end_only if step == levels else code_or_end] = -math.inf
+                    nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)  # (G, 1)
+                    ids = torch.cat([ids, nxt.to(device)], dim=1)
+                rows = ids[:, len(prompt):].tolist()
+                groups.append([tuple(int(t) for t in row[:row.index(eos)]) for row in rows])
     finally:
         model.train(was_training)
     return groups

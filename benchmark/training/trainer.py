@@ -97,6 +97,7 @@ class _Run:
     metadata: dict[str, Any]  # provenance for every checkpoint's grbench.json
     ctx: distributed.DistContext
     valid_sid: Any = None  # target ids -> bool, for methods with rollouts (training.rollouts)
+    variable_sids: bool = False  # rollouts may end a SID before level L (rollouts.variable_length)
     tokenizer: Any = None
 
 
@@ -145,14 +146,15 @@ def train(
         "examples": examples_fingerprint(examples),
         "n_examples": len(examples),
     }
-    valid_sid = None
+    valid_sid, variable_sids = None, False
     if method.needs_rollouts:
         rollouts.rollout_config(method, method_config)  # a config without rollout settings fails before training
         valid_sid = (rollouts.catalog_validity(catalog, tokenizer) if catalog is not None
                      else rollouts.example_validity(examples))
+        variable_sids = rollouts.variable_length(catalog, tokenizer, examples)
     run = _Run(method=method, method_config=method_config, config=config, identity=identity,
                key=hash_json(identity), out_dir=out_dir, metadata=dict(metadata or {}), ctx=ctx,
-               valid_sid=valid_sid, tokenizer=tokenizer)
+               valid_sid=valid_sid, variable_sids=variable_sids, tokenizer=tokenizer)
 
     finished = _finished_result(out_dir, run.key) if resume else None
     if finished is not None:
@@ -279,7 +281,8 @@ def _accumulate(
         if method.needs_rollouts:
             with autocast:  # the rollouts' beam search decodes at the run's precision too
                 rolled = rollouts.roll_out(model, run.tokenizer, chosen, rollouts.rollout_config(method, method_config),
-                                           run.valid_sid, seed=(config.seed, step_index), keys=part)
+                                           run.valid_sid, seed=(config.seed, step_index), keys=part,
+                                           variable=run.variable_sids)
             chosen, rollout_rewards = rolled.examples, rolled.rewards
             _add_rollout_stats(rolled.stats, diag_sums, step_sums, len(part))
         batch = collate(chosen, pad_id)

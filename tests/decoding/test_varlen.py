@@ -197,3 +197,54 @@ def test_rank_queries_end_to_end_with_the_trie(trained, tok, catalog) -> None:
     metrics = score_frame(rankings, frame, catalog, config)
     np.testing.assert_array_equal(metrics["target_hit@1"], [1.0] * 4)
     np.testing.assert_array_equal(metrics["halluc"], [0.0] * 4)
+
+
+@pytest.mark.parametrize("decoding", ["beam", "sample"])
+def test_rollouts_of_a_variable_length_catalog_end_where_the_model_ends(trained, tok, catalog, decoding) -> None:
+    """GRPO-family rollouts on a variable-length catalog: codes + one <eos>, short SIDs sampled, rewards valid."""
+    from benchmark.training.examples import Example
+    from benchmark.training.rollouts import RolloutConfig, catalog_validity, roll_out, variable_length
+
+    model, prompts = trained
+    examples = [Example(prompt_ids=tuple(p), candidate_ids=(tuple(tok.target_ids(s)),), is_positive=(True,))
+                for p, s in zip(prompts, SIDS)]
+    assert variable_length(catalog, tok, examples) and variable_length(None, tok, examples)
+    config = RolloutConfig(group_size=3, decoding=decoding, reward="truth")
+    rolled = roll_out(model, tok, examples, config, catalog_validity(catalog, tok), seed=(0,), variable=True)
+    lengths = []
+    for ex, rewards, sid in zip(rolled.examples, rolled.rewards, SIDS, strict=True):
+        for cand in ex.candidate_ids:
+            assert cand[-1] == tok.eos_id and tok.eos_id not in cand[:-1] and 2 <= len(cand) <= tok.levels + 1
+            lengths.append(len(cand) - 1)
+        if decoding == "beam":  # the trained model's best beam is the item's own SID, scored as the ordered item
+            assert ex.candidate_ids[1] == tuple(tok.target_ids(sid)) and rewards[1] == 1.0
+        assert all(r >= 0.0 or r == config.invalid_reward for r in rewards)
+    assert {1, 2} <= set(lengths)  # (1,) and (1, 2) / (3, 4) come back at their own lengths
+    assert rolled.stats.tokens == sum(len(c) for ex in rolled.examples for c in ex.candidate_ids[1:])
+    again = roll_out(model, tok, examples, config, catalog_validity(catalog, tok), seed=(0,), variable=True)
+    assert again.examples == rolled.examples
+
+
+def test_the_trainer_rolls_out_at_the_catalogs_lengths(trained, tok, catalog, tmp_path, monkeypatch) -> None:
+    """One GRPO step of the one trainer given the variable-length catalog: its beam rollouts come back at the
+    catalog's lengths (the trained model's best beam is each item's own SID, (1,) included), which fixed-length
+    decoding cannot return."""
+    import copy
+
+    from benchmark.methods import get_method
+    from benchmark.training import TrainConfig, rollouts, train
+    from benchmark.training.examples import Example
+
+    model, prompts = trained
+    examples = [Example(prompt_ids=tuple(p), candidate_ids=(tuple(tok.target_ids(s)),), is_positive=(True,))
+                for p, s in zip(prompts, SIDS)]
+    seen = []
+    real_roll_out = rollouts.roll_out
+    monkeypatch.setattr(rollouts, "roll_out", lambda *a, **k: seen.append(real_roll_out(*a, **k)) or seen[-1])
+    method = get_method("grpo")
+    config = method.config_cls(rollouts=rollouts.RolloutConfig(group_size=2, decoding="beam"))
+    train(method, config, copy.deepcopy(model), tok, examples,
+          TrainConfig(steps=1, batch_size=4, lr=1e-6, warmup_steps=0, checkpoint_every=0, log_every=1, seed=0),
+          tmp_path / "grpo", reference_model=copy.deepcopy(model), catalog=catalog)
+    rolled = {ex.prompt_ids: ex.candidate_ids[1] for batch in seen for ex in batch.examples}
+    assert {rolled[tuple(p)] for p in prompts} == {tuple(tok.target_ids(s)) for s in SIDS}
