@@ -195,7 +195,7 @@ def render_fig2_png(table: Table) -> bytes:
                     ax.plot([x], [cell.value], marker="o", markersize=5, color=color,
                             markerfacecolor=color if cell.marks else "white")
         ax.set_title(get_metric(metric).long_label, fontsize=10)
-        ax.set_xlabel("preference data (% of the set; examples seen)", fontsize=9)
+        ax.set_xlabel("preference data (% of set; examples)", fontsize=8)  # fits a panel: no overlap
         ax.set_xticks(fractions, [row.label.replace(" examples", "").replace(" (", "\n(") for row in ticks])
         ax.tick_params(labelsize=8)
         ax.grid(True, color="#eeeeee", linewidth=0.6)
