@@ -26,8 +26,9 @@ Variable-length catalogs (``variable_length``): a rollout may end with ``<eos>``
 search of ``benchmark.decoding`` allows unconstrained (sampling: ``<eos>`` is blocked at the first step and the
 only choice at step L + 1); every candidate is codes + ``<eos>`` either way, as training encodes targets.
 
-Cost: tokens generated (G x L per prompt; under variable length, codes + ``<eos>`` per rollout) and seconds are returned in ``RolloutStats``; the trainer adds them to
-the run's totals (``train_summary.json``: ``rollout_tokens``, ``rollout_seconds``) and to each step's row.
+Cost: tokens generated (G x L per prompt; under variable length, codes + ``<eos>`` per rollout) and seconds are
+returned in ``RolloutStats``; the trainer adds them to the run's totals (``train_summary.json``:
+``rollout_tokens``, ``rollout_seconds``) and to each step's row.
 """
 
 from __future__ import annotations
@@ -209,41 +210,12 @@ def sample_sids(model: torch.nn.Module, tokenizer: Any, prompts: list[list[int]]
     vocab = model.get_output_embeddings().weight.shape[0]
     blocked = torch.zeros(vocab, dtype=torch.bool)
     blocked[[tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.sep_id]] = True
-    if variable:
-        return _sample_variable(model, tokenizer, prompts, group_size, temperature, seeds, blocked)
-    was_training = model.training
-    model.eval()
-    groups = []
-    try:
-        with torch.inference_mode():
-            for prompt, seed in zip(prompts, seeds, strict=True):
-                state = np.random.SeedSequence([int(x) for x in seed]).generate_state(1)[0]
-                generator = torch.Generator(device="cpu").manual_seed(int(state))
-                ids = torch.tensor([prompt] * group_size, dtype=torch.long, device=device)  # (G, P)
-                for _ in range(tokenizer.levels):
-                    logits = model(input_ids=ids).logits[:, -1, :].float().cpu() / temperature  # (G, V)
-                    logits[:, blocked] = -math.inf
-                    nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)  # (G, 1)
-                    ids = torch.cat([ids, nxt.to(device)], dim=1)
-                groups.append([tuple(int(t) for t in row) for row in ids[:, len(prompt):].tolist()])
-    finally:
-        model.train(was_training)
-    return groups
-
-
-def _sample_variable(model: torch.nn.Module, tokenizer: Any, prompts: list[list[int]], group_size: int,
-                     temperature: float, seeds: Sequence[Sequence[int]],
-                     blocked: torch.Tensor) -> list[list[tuple[int, ...]]]:
-    """``sample_sids`` under variable length: L + 1 steps; a row that drew ``<eos>`` keeps drawing (the batch
-    stays rectangular, one forward per step) but its later draws are dropped."""
-    import torch
-
-    device = next(model.parameters()).device
     eos, levels = tokenizer.eos_id, tokenizer.levels
-    code_or_end = blocked.clone()
-    code_or_end[eos] = False
-    end_only = torch.ones_like(blocked)
-    end_only[eos] = False
+    step_masks = [blocked] * levels  # the tokens each step may not draw
+    if variable:
+        code_or_end, end_only = blocked.clone(), torch.ones_like(blocked)
+        code_or_end[eos] = end_only[eos] = False
+        step_masks = [blocked, *[code_or_end] * (levels - 1), end_only]
     was_training = model.training
     model.eval()
     groups = []
@@ -253,13 +225,15 @@ def _sample_variable(model: torch.nn.Module, tokenizer: Any, prompts: list[list[
                 state = np.random.SeedSequence([int(x) for x in seed]).generate_state(1)[0]
                 generator = torch.Generator(device="cpu").manual_seed(int(state))
                 ids = torch.tensor([prompt] * group_size, dtype=torch.long, device=device)  # (G, P)
-                for step in range(levels + 1):
+                for mask in step_masks:
                     logits = model(input_ids=ids).logits[:, -1, :].float().cpu() / temperature  # (G, V)
-                    logits[:, blocked if step == 0 else end_only if step == levels else code_or_end] = -math.inf
+                    logits[:, mask] = -math.inf
                     nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)  # (G, 1)
                     ids = torch.cat([ids, nxt.to(device)], dim=1)
+                # variable length: a row that drew <eos> kept drawing (one rectangular forward per step); its
+                # SID ends at the <eos>, later draws dropped
                 rows = ids[:, len(prompt):].tolist()
-                groups.append([tuple(int(t) for t in row[:row.index(eos)]) for row in rows])
+                groups.append([tuple(int(t) for t in (row[:row.index(eos)] if variable else row)) for row in rows])
     finally:
         model.train(was_training)
     return groups
