@@ -17,7 +17,9 @@ scored on the VALIDATION split by tuning.metric (default target_hit@10); the tes
 
 The studies go to RESULTS/<profile>/tuning/<dataset>.json (every trial's parameters and score, the sampler
 seed, the chosen parameters), with RESULTS/<profile>/tuning/<dataset>-sensitivity.csv and one PNG per
-method. A finished study with the same settings is reused. With tuning.use: true in the profile (or
+method. The study file is stored after every trial: an interrupted study resumes from its stored trials
+(replayed through the seeded sampler, so it asks and chooses what an uninterrupted one would), and a finished
+study with the same settings is reused; --dry-run says which. With tuning.use: true in the profile (or
 --set tuning.use=true), `grbench run` trains each method with its chosen configuration and records the
 study in run.json.
 """
@@ -45,7 +47,7 @@ def tune_command(args: argparse.Namespace) -> int:
     from benchmark.commands.run import refuse_dirty_results
     from benchmark.suite.profiles import load_profile
     from benchmark.tuning.space import search_space
-    from benchmark.tuning.tune import tune_profile, tuning_plan
+    from benchmark.tuning.tune import study_state, tune_profile, tuning_plan
 
     profile = load_profile(args.profile, args.set)  # validates every key and value, or raises ConfigError
     only, methods = experiment_and_method_names(args.only, args.method)
@@ -58,7 +60,8 @@ def tune_command(args: argparse.Namespace) -> int:
     if args.dry_run:
         for dataset, method in plan:
             space = ", ".join(f"{k} {v}" for k, v in sorted(search_space(method).items()))
-            print(f"{dataset}\t{method}\t{profile.tuning.trials} trials\t{space}")
+            state = study_state(profile, Path(args.results), dataset, method)
+            print(f"{dataset}\t{method}\t{profile.tuning.trials} trials\t{space}\t{state}")
         return 0
     refuse_dirty_results(Path(args.results), args.allow_dirty, "grbench tune")
     for summary in tune_profile(profile, Path(args.results), only=only, methods=methods, data_dir=args.data_dir):

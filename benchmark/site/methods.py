@@ -154,10 +154,12 @@ def _tuning(profile_dir: Path, profile: str, method: str) -> str:
         url = escape.path_url("..", "files", profile, TUNING_DIR, f.name)
         parts.append(f'<h3>Tuning study (<a href="{url}">{escape.text(f.name)}</a>)</h3>\n')
         facts = [(k, entry[k]) for k in ("metric", "direction", "n_trials", "sampler", "space", "chosen") if k in entry]
+        trials = entry.get("trials") if isinstance(entry.get("trials"), list) else []
+        facts = [(k, f"none yet: unfinished, {len(trials)} of {entry.get('n_trials')} trials scored"
+                  if k == "chosen" and v is None else v) for k, v in facts]
         parts.append(definitions((escape.text(k), escape.text(json.dumps(v, sort_keys=True)
                                                                if isinstance(v, (dict, list)) else v))
                                  for k, v in facts))
-        trials = entry.get("trials") if isinstance(entry.get("trials"), list) else []
         rows = [[escape.text(t.get("number", "")), escape.text(json.dumps(t.get("params", {}), sort_keys=True)),
                  escape.text(t.get("score", ""))] for t in trials if isinstance(t, dict)]
         if rows:

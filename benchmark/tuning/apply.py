@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import ConfigError
 from benchmark.tuning.space import check_params, split_params
-from benchmark.tuning.study import entry_hash, read_study, study_path
+from benchmark.tuning.study import entry_hash, finished, read_study, study_path
 
 if TYPE_CHECKING:
     from benchmark.suite.matrix import RunSpec
@@ -74,6 +74,10 @@ def study_record(profile: Profile, dataset: str, method: str, results_root: Path
     if entry is None:
         raise ConfigError(f"tuning.use is true, but {path} holds no study of method {method!r} on {dataset}. "
                           f"Run `{command}` first, or set tuning.use=false.")
+    if not finished(entry):
+        raise ConfigError(f"tuning.use is true, but the study of method {method!r} in {path} is unfinished: "
+                          f"{len(entry.get('trials') or ())} of {entry.get('n_trials')} trials scored. Run "
+                          f"`{command}` to finish it (it resumes from the stored trials), or set tuning.use=false.")
     if entry["base_key"] != base_spec(profile, dataset, method).compute_key:
         raise ConfigError(f"The study of method {method!r} in {path} was made from other profile settings than "
                           f"profile {profile.name!r} has now (a stale study). Run `{command}` again.")

@@ -4,6 +4,8 @@ study's trials, as one CSV per study file and one PNG per method, beside the stu
     <results>/<profile>/tuning/<dataset>-sensitivity.csv        method, trial, parameter, value, score, chosen
     <results>/<profile>/tuning/<dataset>-<method>.png           one panel per parameter, the chosen trial filled
 
+An unfinished study (``chosen`` null) is drawn with the trials it has, none marked chosen, titled unfinished.
+
 Both are rendered from the study file alone (a rerun is byte-identical), and written atomically.
 """
 
@@ -24,11 +26,17 @@ def sensitivity_rows(methods: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per (method, trial, parameter), methods and parameters sorted, trials in order."""
     rows = []
     for method, entry in sorted(methods.items()):
+        chosen = chosen_trial(entry)
         for trial in entry["trials"]:
             for name, value in sorted(trial["params"].items()):
                 rows.append({"method": method, "trial": trial["number"], "parameter": name, "value": value,
-                             "score": trial["score"], "chosen": int(trial["number"] == entry["chosen"]["trial"])})
+                             "score": trial["score"], "chosen": int(trial["number"] == chosen)})
     return rows
+
+
+def chosen_trial(entry: dict[str, Any]) -> int | None:
+    """The chosen trial's number; None while the study is unfinished (nothing is chosen yet)."""
+    return entry["chosen"]["trial"] if entry.get("chosen") else None
 
 
 def write_sensitivity(study_file: Path, methods: dict[str, Any]) -> list[Path]:
@@ -53,14 +61,15 @@ def render_png(method: str, entry: dict[str, Any]) -> bytes:
     names = sorted(entry["space"])
     figure = new_figure(3.6 * len(names), 3.0)
     axes = figure.subplots(1, len(names), squeeze=False)[0]
-    chosen = entry["chosen"]["trial"]
+    chosen = chosen_trial(entry)
     for ax, name in zip(axes, names):
         xs = [t["params"][name] for t in entry["trials"]]
         ys = [t["score"] for t in entry["trials"]]
         ax.plot(xs, ys, linestyle="none", marker="o", markersize=5, color="#1f77b4", markerfacecolor="white")
         best = [(t["params"][name], t["score"]) for t in entry["trials"] if t["number"] == chosen]
-        ax.plot([x for x, _ in best], [y for _, y in best], linestyle="none", marker="o", markersize=6,
-                color="#d62728", label="chosen")
+        if best:
+            ax.plot([x for x, _ in best], [y for _, y in best], linestyle="none", marker="o", markersize=6,
+                    color="#d62728", label="chosen")
         if entry["space"][name]["log"]:
             ax.set_xscale("log")
         ax.set_xlim(entry["space"][name]["low"], entry["space"][name]["high"])
@@ -68,5 +77,7 @@ def render_png(method: str, entry: dict[str, Any]) -> bytes:
         ax.tick_params(labelsize=8)
         ax.grid(True, color="#eeeeee", linewidth=0.6)
     axes[0].set_ylabel(f"{entry['metric']} (validation)", fontsize=9)
-    figure.suptitle(f"{method}: {len(entry['trials'])} trials", fontsize=10)
+    done = len(entry["trials"])
+    title = f"{done} trials" if chosen is not None else f"unfinished: {done} of {entry['n_trials']} trials"
+    figure.suptitle(f"{method}: {title}", fontsize=10)
     return figure_png(figure, legend_from=axes[0], fontsize=8)

@@ -10,8 +10,11 @@ The study file is one JSON per dataset and profile, ``<results>/<profile>/tuning
                               "trials": [{"number": 0, "params": {...}, "score": ..., "compute_key": ...}, ...],
                               "chosen": {"trial": 3, "params": {...}, "score": ...}}}}
 
-It is written by ``write_study`` only, atomically, after each method's study, so an interrupted ``grbench tune``
-keeps the methods it finished.
+It is written by ``write_study`` only, atomically, after every trial: an interrupted ``grbench tune`` keeps the
+trials it scored. A study still short of ``n_trials`` has ``"chosen": null`` (``finished`` says which); the next
+``grbench tune`` with the same settings replays its stored trials through the seeded sampler (no training, no
+scoring) and scores only the trials that follow, so a study resumed any number of times asks and chooses exactly
+what an uninterrupted one does. A full-profile study is hours of CPU: it may span sessions.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,28 +44,50 @@ def study_path(results_root: Path, profile: str, dataset: str) -> Path:
 
 def run_study(
     space: dict[str, Range], objective: Callable[[dict[str, float]], float], n_trials: int, seed: int,
-    direction: str,
+    direction: str, *, done: Sequence[dict[str, Any]] = (),
+    on_trial: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """``n_trials`` trials of a TPE study seeded with ``seed``: each asks a point of ``space`` and tells the
-    objective's score. Returns [{"number", "params", "score"}] in trial order. The same seed and the same scores
-    give the same points (optuna's TPE draws only from its seeded generator)."""
+    objective's score. Returns [{"number", "params", "score", ...}] in trial order. The same seed and the same
+    scores give the same points (optuna's TPE draws only from its seeded generator).
+
+    ``done``: the trials an interrupted study stored, in order. Each is told again in place of calling the
+    objective while the sampler asks exactly its parameters; from the first that it does not ask (trials of
+    another sampler or search space), the rest are dropped and scored afresh. ``on_trial`` gets the trials so
+    far after each newly scored one (to store them; it may add fields to the newest)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = {name: optuna.distributions.FloatDistribution(r.low, r.high, log=r.log)
                      for name, r in sorted(space.items())}
     study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
-    trials = []
+    replay = list(done)
+    trials: list[dict[str, Any]] = []
     for _ in range(n_trials):
         trial = study.ask(distributions)
         params = {name: float(trial.params[name]) for name in distributions}
-        score = float(objective(params))
-        if not math.isfinite(score):
-            raise DataError(f"Trial {trial.number} with {params} scored {score}: a selection metric must be finite.")
-        study.tell(trial, score)
-        trials.append({"number": trial.number, "params": params, "score": score})
-        log.info("trial %d: %s -> %.6f", trial.number, params, score)
+        stored = replay.pop(0) if replay else None
+        if stored is not None and (stored.get("number") != trial.number or stored.get("params") != params):
+            log.warning("stored trial %s has %s where the sampler asks %s: it and the %d stored after it are "
+                        "scored afresh", stored.get("number"), stored.get("params"), params, len(replay))
+            stored, replay = None, []
+        record = dict(stored) if stored is not None else {
+            "number": trial.number, "params": params, "score": float(objective(params))}
+        if not math.isfinite(record["score"]):
+            raise DataError(f"Trial {trial.number} with {params} scored {record['score']}: a selection metric "
+                            f"must be finite.")
+        study.tell(trial, record["score"])
+        trials.append(record)
+        log.info("trial %d: %s -> %.6f%s", trial.number, params, record["score"],
+                 " (stored)" if stored is not None else "")
+        if stored is None and on_trial is not None:
+            on_trial(trials)
     return trials
+
+
+def finished(entry: dict[str, Any]) -> bool:
+    """Whether a method's study has scored all its trials (and so has a chosen configuration)."""
+    return entry.get("chosen") is not None and len(entry.get("trials") or ()) >= entry.get("n_trials", 0)
 
 
 def choose(trials: list[dict[str, Any]], direction: str) -> dict[str, Any]:

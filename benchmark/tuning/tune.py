@@ -7,12 +7,15 @@ search over the VALIDATION split, scored by the profile's ``tuning.metric`` (mea
 the prepared data with the test split withheld (``withhold_test``): a trial that touched it would fail, so no
 tuning decision can depend on test data. Trial checkpoints are cached like every run's, under the key of their
 training configuration: the run that later uses the chosen configuration on that seed reuses its checkpoint.
+The study file is stored after every trial; an interrupted study resumes from its stored trials (``study``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from benchmark.errors import DataError
 from benchmark.locks import key_lock
 from benchmark.tuning.apply import apply_params, base_spec
 from benchmark.tuning.space import search_space
-from benchmark.tuning.study import SPLIT, choose, read_study, run_study, study_path, write_study
+from benchmark.tuning.study import SPLIT, choose, finished, read_study, run_study, study_path, write_study
 
 log = logging.getLogger(__name__)
 
@@ -85,47 +88,78 @@ def study_settings(profile, dataset: str, method: str) -> dict[str, Any]:
     }
 
 
-def tune_method(profile, dataset: str, method: str, data_dir: str | None) -> dict[str, Any]:
-    """One method's study on ``dataset``: its settings, every trial and the chosen parameters."""
+def tune_method(profile, dataset: str, method: str, data_dir: str | None, *,
+                done: Sequence[dict[str, Any]] = (), store=None) -> dict[str, Any]:
+    """One method's study on ``dataset``: its settings, every trial and the chosen parameters. ``done``: the
+    trials an unfinished study stored (replayed, not retrained); ``store`` gets the unfinished entry after each
+    newly scored trial."""
     settings = study_settings(profile, dataset, method)
     base = base_spec(profile, dataset, method)
-    keys: dict[int, str] = {}
 
     def objective(params: dict[str, float]) -> float:
-        spec = apply_params(base, params)
-        keys[len(keys)] = spec.compute_key
-        return score_trial(spec, settings["metric"], data_dir)
+        return score_trial(apply_params(base, params), settings["metric"], data_dir)
+
+    def on_trial(trials: list[dict[str, Any]]) -> None:
+        trials[-1]["compute_key"] = apply_params(base, trials[-1]["params"]).compute_key
+        if store is not None:
+            store({**settings, "trials": list(trials), "chosen": None})
 
     trials = run_study(search_space(method), objective, profile.tuning.trials, profile.tuning.seed,
-                       settings["direction"])
-    for trial in trials:
-        trial["compute_key"] = keys[trial["number"]]
+                       settings["direction"], done=done, on_trial=on_trial)
     return {**settings, "trials": trials, "chosen": choose(trials, settings["direction"])}
+
+
+def stored_study(profile, results_root: Path, dataset: str, method: str) -> dict[str, Any] | None:
+    """The stored study of ``method`` on ``dataset`` made with the profile's current settings (finished or not),
+    or None when there is none or it was made with other settings (then it is tuned afresh)."""
+    stored = ((read_study(study_path(results_root, profile.name, dataset)) or {}).get("methods") or {}).get(method)
+    settings = study_settings(profile, dataset, method)
+    return stored if stored is not None and all(stored.get(k) == v for k, v in settings.items()) else None
+
+
+def study_state(profile, results_root: Path, dataset: str, method: str) -> str:
+    """What ``grbench tune`` would do with a study: "finished (reused)", "resumes: k of n trials stored" or
+    "new" (none stored with these settings)."""
+    stored = stored_study(profile, results_root, dataset, method)
+    if stored is None:
+        return "new"
+    if finished(stored):
+        return "finished (reused)"
+    return f"resumes: {len(stored['trials'])} of {stored['n_trials']} trials stored"
 
 
 def tune_profile(profile, results_root: Path, *, only: tuple[str, ...] = (), methods: tuple[str, ...] = (),
                  data_dir: str | None = None) -> list[dict[str, Any]]:
-    """Run (or reuse) the study of every (dataset, method) of the plan; write each dataset's study file after
-    each method, and its sensitivity CSV and plots. Returns one summary per study."""
+    """Run, resume or reuse the study of every (dataset, method) of the plan; write each dataset's study file
+    (and its sensitivity CSV and plots) after every trial. Returns one summary per study."""
     from tqdm.auto import tqdm
-
-    from benchmark.tuning.sensitivity import write_sensitivity
 
     summaries = []
     plan = tuning_plan(profile, only, methods)
     for dataset, method in tqdm(plan, desc=f"tune {profile.name}", unit="study", dynamic_ncols=True):
         path = study_path(results_root, profile.name, dataset)
-        stored = ((read_study(path) or {}).get("methods") or {}).get(method)
-        settings = study_settings(profile, dataset, method)
-        reused = stored is not None and all(stored.get(k) == v for k, v in settings.items())
-        entry = stored if reused else tune_method(profile, dataset, method, data_dir)
+        stored = stored_study(profile, results_root, dataset, method)
+        reused = stored is not None and finished(stored)
+        if stored is not None and not reused:
+            log.info("resuming the study of %s on %s: %d of %d trials stored", method, dataset,
+                     len(stored["trials"]), stored["n_trials"])
+        store = functools.partial(store_entry, path, profile.name, dataset, method)
+        entry = stored if reused else tune_method(profile, dataset, method, data_dir,
+                                                  done=stored["trials"] if stored else [], store=store)
         if not reused:
-            # Another `grbench tune --method` may write the same file: merge under its lock.
-            with key_lock(cache_root(), "study-" + hash_json(str(path.resolve()))):
-                current = dict((read_study(path) or {}).get("methods") or {})
-                current[method] = entry
-                write_study(path, profile.name, dataset, current)
-                write_sensitivity(path, current)
+            store(entry)
         summaries.append({"dataset": dataset, "method": method, "study": path, "reused": reused,
                           "chosen": entry["chosen"], "metric": entry["metric"]})
     return summaries
+
+
+def store_entry(path: Path, profile: str, dataset: str, method: str, entry: dict[str, Any]) -> None:
+    """Put one method's (finished or unfinished) study into the study file of ``dataset`` and re-render its
+    sensitivity files. Another `grbench tune --method` may write the same file: merge under its lock."""
+    from benchmark.tuning.sensitivity import write_sensitivity
+
+    with key_lock(cache_root(), "study-" + hash_json(str(path.resolve()))):
+        current = dict((read_study(path) or {}).get("methods") or {})
+        current[method] = entry
+        write_study(path, profile, dataset, current)
+        write_sensitivity(path, current)

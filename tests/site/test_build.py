@@ -153,7 +153,9 @@ def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_p
         "space": {"beta": {"low": 0.1, "high": 10, "log": True}},
         "trials": [{"number": 0, "params": {"beta": 0.5}, "score": 0.25},
                    {"number": 1, "params": {"beta": "<i>2</i>"}, "score": 0.5}],
-        "chosen": {"trial": 1, "params": {"beta": 2.0}, "score": 0.5}}}}
+        "chosen": {"trial": 1, "params": {"beta": 2.0}, "score": 0.5}},
+        "sft": {"metric": "target_hit@10", "n_trials": 16, "space": {"lr": {"low": 1e-5, "high": 1e-2, "log": True}},
+                "trials": [{"number": 0, "params": {"lr": 1e-3}, "score": 0.25}], "chosen": None}}}
     import json
 
     (root / PROFILE / "tuning" / "amazon18-scientific.json").write_text(json.dumps(study))
@@ -163,7 +165,9 @@ def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_p
     assert "loss_curve.csv</a>" in page and "Tuning study" in page
     assert "<td>{&quot;beta&quot;: &quot;&lt;i&gt;2&lt;/i&gt;&quot;}</td>" in page and "<i>" not in page
     assert (tmp_path / "site" / "files" / PROFILE / "tuning" / "amazon18-scientific.json").is_file()
-    assert "No training curve" in (tmp_path / "site" / "methods" / "sft.html").read_text(encoding="utf-8")
+    sft_page = (tmp_path / "site" / "methods" / "sft.html").read_text(encoding="utf-8")
+    assert "No training curve" in sft_page
+    assert "none yet: unfinished, 1 of 16 trials scored" in sft_page  # an interrupted study, stored as it ran
 
 
 def test_paper_rows_are_labelled_and_kept_off_the_board(small_site: Path, small_results: Path):

@@ -65,3 +65,58 @@ def test_study_file_round_trip_is_atomic(tmp_path: Path) -> None:
     path.write_text("{")
     with pytest.raises(DataError, match="not valid JSON"):
         read_study(path)
+
+
+class Interrupted(Exception):
+    """Stands for a killed process: raised by the objective at a chosen trial."""
+
+
+def _interrupted_at(stop: int) -> list[dict]:
+    """The trials a study stored (through ``on_trial``) before the objective failed at trial ``stop``."""
+    stored: list[dict] = []
+
+    def objective(params: dict[str, float]) -> float:
+        if len(stored) == stop:
+            raise Interrupted
+        return bowl(params)
+
+    def on_trial(trials: list[dict]) -> None:
+        stored[:] = [dict(t, stored=True) for t in trials]
+
+    with pytest.raises(Interrupted):
+        run_study(SPACE, objective, 14, seed=3, direction="maximize", on_trial=on_trial)
+    return stored
+
+
+@pytest.mark.parametrize("stop", [4, 12])  # within optuna's 10 random start-up trials, and past them (TPE model)
+def test_a_resumed_study_asks_and_chooses_what_an_uninterrupted_one_does(stop: int) -> None:
+    straight = run_study(SPACE, bowl, 14, seed=3, direction="maximize")
+    stored = _interrupted_at(stop)
+    assert [t["number"] for t in stored] == list(range(stop))
+    scored = []
+
+    def counting(params: dict[str, float]) -> float:
+        scored.append(params)
+        return bowl(params)
+
+    resumed = run_study(SPACE, counting, 14, seed=3, direction="maximize", done=stored)
+    assert [{k: t[k] for k in ("number", "params", "score")} for t in resumed] == straight
+    assert scored == [t["params"] for t in straight[stop:]]  # the stored trials were told again, not re-scored
+    assert all(t.get("stored") for t in resumed[:stop]) and not any(t.get("stored") for t in resumed[stop:])
+    assert choose(resumed, "maximize") == choose(straight, "maximize")
+
+
+def test_stored_trials_the_sampler_does_not_ask_are_scored_afresh(caplog: pytest.LogCaptureFixture) -> None:
+    straight = run_study(SPACE, bowl, 6, seed=3, direction="maximize")
+    stored = [dict(t) for t in straight[:4]]
+    stored[2] = {**stored[2], "params": {"beta": 5.0, "gamma": 1.0}}  # from another sampler or space
+    scored = []
+
+    def counting(params: dict[str, float]) -> float:
+        scored.append(params)
+        return bowl(params)
+
+    resumed = run_study(SPACE, counting, 6, seed=3, direction="maximize", done=stored)
+    assert resumed == straight
+    assert scored == [t["params"] for t in straight[2:]]  # trial 2 and every trial after it, trial 3 included
+    assert "stored trial 2 has {'beta': 5.0, 'gamma': 1.0} where the sampler asks" in caplog.text

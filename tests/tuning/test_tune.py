@@ -125,6 +125,37 @@ def test_a_finished_study_is_reused_and_a_changed_one_reruns(tuned, tmp_path, mo
         _tune(tuned[0], tuned[1], ["tuning.seed=1"])  # another sampler seed is another study
 
 
+def test_an_interrupted_study_is_stored_and_resumes_where_it_stopped(tuned, tmp_path, monkeypatch, capsys) -> None:
+    """The process dies in trial 1 (the objective raises): the study file keeps trial 0 with nothing chosen, a
+    tuned run refuses it, and the next `grbench tune` scores trial 1 only and ends with the uninterrupted study."""
+    real_score, calls = tuning.score_trial, []
+
+    def dies_in_trial_1(spec, metric, data_dir):
+        calls.append(spec.compute_key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_score(spec, metric, data_dir)
+
+    monkeypatch.setattr(tuning, "score_trial", dies_in_trial_1)
+    with pytest.raises(KeyboardInterrupt):
+        _tune(tmp_path, tuned[1])  # the module's cache: trial checkpoints are reused, the scoring reruns
+    partial, whole = _entry(tmp_path), _entry(tuned[0])
+    assert partial["chosen"] is None and partial["trials"] == whole["trials"][:1]
+    assert pd.read_csv(tmp_path / "smoke" / "tuning" / "synthetic-sensitivity.csv")["chosen"].sum() == 0
+    monkeypatch.setenv("GRBENCH_CACHE", str(tuned[1]))
+    with pytest.raises(ConfigError, match=r"is unfinished: 1 of 2 trials scored\. Run `grbench tune --profile "
+                                          r"smoke --method dpo"):
+        run_suite(load_profile("smoke", [*TINY, "tuning.use=true"]), tmp_path, only=("table1",), methods=METHODS)
+    assert main(["tune", "--profile", "smoke", "--only", "table1", "--method", "dpo", "--results", str(tmp_path),
+                 *[a for o in TINY for a in ("--set", o)], "--dry-run"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("\tresumes: 1 of 2 trials stored")
+
+    calls.clear()
+    (summary,) = _tune(tmp_path, tuned[1])
+    assert calls == [whole["trials"][1]["compute_key"]]  # trial 0 was replayed from the file, not scored
+    assert summary["reused"] is False and _entry(tmp_path) == whole
+
+
 def test_run_uses_the_chosen_configuration_and_records_the_study(tuned, monkeypatch) -> None:
     root, cache = tuned
     monkeypatch.setenv("GRBENCH_CACHE", str(cache))
@@ -160,5 +191,6 @@ def test_cli_dry_run_lists_the_studies(capsys: pytest.CaptureFixture) -> None:
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[:3] for line in lines] == [["synthetic", "dpo", "2 trials"],
                                                          ["synthetic", "sft", "2 trials"]]
+    assert [line.split("\t")[-1] for line in lines] == ["new", "new"]
     assert main(["tune", "--profile", "smoke", "--method", "dpoo", "--dry-run"]) == 2
     assert "Did you mean 'dpo'" in capsys.readouterr().err
