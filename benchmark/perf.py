@@ -551,9 +551,11 @@ def packing_limit(single_ms: float, packed_ms: float, separate_ms: float, single
     By hand: single 10 ms at 40 tokens, packed 30 ms at 100 tokens -> per_token 20 / 60 = 0.333 ms, fixed
     10 - 13.33 = -3.33 -> clamped to 0 (no fixed cost measurable); single 40 ms at 38 tokens, packed 67 ms at 98
     -> per_token 0.45, fixed 22.9 ms (34% of the packed step), line-model speed-up at 640 tokens
-    (22.9 + 288) / 67 = 4.64x against the token ratio 6.53x."""
+    (22.9 + 288) / 67 = 4.64x against the token ratio 6.53x. A single candidate timed slower than the packed
+    step (a busy machine: 50 ms against 30 ms) has no line through it: per_token 0, and the fixed cost is
+    capped at the packed step's 30 ms, all of it (a cost paid once cannot exceed a whole step)."""
     per_token = max(0.0, (packed_ms - single_ms) / max(1, packed_tokens - single_tokens))
-    fixed = max(0.0, single_ms - per_token * single_tokens)
+    fixed = min(max(0.0, single_ms - per_token * single_tokens), packed_ms)
     return {
         "single_candidate_ms": single_ms,
         "fixed_ms": fixed,

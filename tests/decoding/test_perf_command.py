@@ -187,3 +187,5 @@ def test_packing_limit_by_hand() -> None:
     none = packing_limit(10.0, 30.0, 100.0, 40, 100, 640)
     assert none["fixed_ms"] == 0.0 and none["per_token_ms"] == pytest.approx(1 / 3)  # a negative intercept: 0
     assert none["line_model_speedup"] == pytest.approx(6.4)  # no fixed cost: the token ratio
+    busy = packing_limit(50.0, 30.0, 100.0, 40, 100, 640)  # the single candidate timed slower than the packed step
+    assert busy["per_token_ms"] == 0.0 and busy["fixed_ms"] == 30.0 and busy["fixed_share_of_packed"] == 1.0
