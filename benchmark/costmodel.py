@@ -287,17 +287,19 @@ def plan_total(rows: Sequence[ExperimentCost]) -> ExperimentCost:
     return total
 
 
-def format_plan(calibration: Calibration, rows: Sequence[ExperimentCost]) -> list[str]:
-    """The dry-run table: per experiment and in total, runs planned / stored / reused / to compute, estimated
-    wall hours on this machine and CPU-hours (wall x threads) or GPU-hours (on a CUDA calibration)."""
+def format_plan(calibration: Calibration, rows: Sequence[ExperimentCost], label: str = "experiment") -> list[str]:
+    """The dry-run table: per experiment (or other ``label``) and in total, runs planned / stored / reused / to
+    compute, estimated wall hours on this machine and CPU-hours (wall x threads) or GPU-hours (on a CUDA
+    calibration)."""
     gpu = calibration.device.startswith("cuda")
     unit = "GPU-h" if gpu else "CPU-h"
-    lines = [f"{'experiment':<12}{'planned':>8}{'stored':>8}{'reused':>8}{'to do':>7}{'prep+SFT h':>12}"
+    width = max([12, len(label) + 1, *(len(row.experiment) + 1 for row in rows)])
+    lines = [f"{label:<{width}}{'planned':>8}{'stored':>8}{'reused':>8}{'to do':>7}{'prep+SFT h':>12}"
              f"{'train h':>9}{'valid h':>9}{'test h':>8}{'wall h':>8}{unit:>8}"]
     for row in [*rows, plan_total(rows)]:
         hours = row.seconds / 3600
         resource = hours if gpu else hours * calibration.threads
-        lines.append(f"{row.experiment:<12}{row.planned:>8}{row.stored:>8}{row.reused:>8}{row.to_compute:>7}"
+        lines.append(f"{row.experiment:<{width}}{row.planned:>8}{row.stored:>8}{row.reused:>8}{row.to_compute:>7}"
                      f"{(row.prepare + row.sft) / 3600:>12.2f}{row.train / 3600:>9.2f}{row.curve / 3600:>9.2f}"
                      f"{row.eval / 3600:>8.2f}"
                      f"{hours:>8.2f}{resource:>8.2f}")
@@ -377,6 +379,27 @@ def planned_runs(specs: Sequence[Any], test_rows: Mapping[str, int]) -> list[Pla
     return out
 
 
+def cached_calibration(sizes: Iterable[str], device: str = "cpu") -> tuple[Calibration | None, str]:
+    """The cached calibration of this machine at the current thread count, and "" when it covers ``sizes``;
+    otherwise (the calibration or None, the line saying which ``grbench perf calibrate`` makes what is missing).
+    Nothing is calibrated implicitly: a calibration takes minutes and should run on an idle machine."""
+    wanted = fingerprint(threads=current_threads(), device=device)
+    calibration = load_calibration(wanted)
+    ordered = sorted(set(sizes), key=_size_order)
+    suffix = f" --device {device}" if device != "cpu" else ""
+    if calibration is None:
+        described = ", ".join(f"{k} {v}" for k, v in wanted.items())
+        return None, (f"no cost calibration is cached for this machine ({described}), so no time estimate; make "
+                      f"one with: grbench --threads {wanted['threads']} perf calibrate --sizes {','.join(ordered)}"
+                      + suffix)
+    missing = [size for size in ordered if size not in calibration.train]
+    if missing:
+        return calibration, (f"the cached calibration has no model size {missing} (it has {calibration.sizes}); "
+                             f"make it with: grbench --threads {calibration.threads} perf calibrate --sizes "
+                             f"{','.join(missing)}" + suffix)
+    return calibration, ""
+
+
 def dry_run_report(specs: Sequence[Any], runs_dir: Path, results_root: Path | None = None,
                    device: str = "cpu") -> list[str]:
     """The lines ``grbench run --dry-run`` prints after the run list: per experiment and in total, runs
@@ -386,9 +409,7 @@ def dry_run_report(specs: Sequence[Any], runs_dir: Path, results_root: Path | No
 
     stored = finished_runs(runs_dir) if Path(runs_dir).is_dir() else {}
     datasets = {spec.dataset for spec in specs}
-    sizes = sorted({spec.model_size for spec in specs}, key=_size_order)
-    wanted = fingerprint(threads=current_threads(), device=device)
-    calibration = load_calibration(wanted)
+    calibration, missing = cached_calibration({spec.model_size for spec in specs}, device)
     if calibration is None:
         stored_keys = set(stored.values())
         rows: dict[str, ExperimentCost] = {}
@@ -400,19 +421,13 @@ def dry_run_report(specs: Sequence[Any], runs_dir: Path, results_root: Path | No
         total = plan_total(list(rows.values()))
         lines = [f"{r.experiment}: {r.planned} runs planned, {r.stored} stored in {runs_dir}, {r.to_compute} to "
                  f"compute" for r in [*rows.values(), total]]
-        described = ", ".join(f"{k} {v}" for k, v in wanted.items())
-        lines.append(f"no cost calibration is cached for this machine ({described}), so no time estimate; make one "
-                     f"with: grbench --threads {wanted['threads']} perf calibrate --sizes {','.join(sizes)}"
-                     + (f" --device {device}" if device != "cpu" else ""))
-        return lines
+        return [*lines, missing]
+    if missing:
+        return [missing]
     sizes_found = test_split_sizes(datasets, results_root)
     runs = planned_runs(specs, sizes_found)
     unknown = sorted(spec.dataset for spec in specs if spec.dataset not in sizes_found
                      and spec.eval.get("max_queries") is None and spec.dataset)
-    missing = [size for size in sizes if size not in calibration.train]
-    if missing:
-        return [f"the cached calibration has no model size {missing} (it has {calibration.sizes}); make it with: "
-                f"grbench --threads {calibration.threads} perf calibrate --sizes {','.join(missing)}"]
     rows_list = plan_cost(calibration, runs, stored)
     lines = [f"estimated cost on this machine ({calibration.threads} threads on {calibration.device}; calibration "
              f"{calibration_path(calibration.fingerprint)}; SFT checkpoints and data preparation counted once each "
@@ -535,9 +550,10 @@ def current_threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or threads.available_cpus())
 
 
-def test_split_sizes(datasets: Iterable[str], results_root: Path | None = None) -> dict[str, int]:
-    """Test split sizes: from the built-dataset cache's manifests (``stats.test_rows``), else from stored runs
-    evaluated on the whole test split (``n_queries`` with ``eval.max_queries`` null) under ``results_root``."""
+def test_split_sizes(datasets: Iterable[str], results_root: Path | None = None, split: str = "test") -> dict[str, int]:
+    """Split sizes (rows of ``split``): from the built-dataset cache's manifests (``stats.<split>_rows``), else,
+    for the test split, from stored runs evaluated on all of it (``n_queries`` with ``eval.max_queries`` null)
+    under ``results_root``."""
     from benchmark.artifacts import cache_root
 
     wanted = set(datasets)
@@ -545,12 +561,12 @@ def test_split_sizes(datasets: Iterable[str], results_root: Path | None = None) 
     for name in wanted:
         for manifest in sorted((cache_root() / "datasets" / name).glob("*/manifest.json")):
             try:
-                rows = json.loads(manifest.read_text()).get("stats", {}).get("test_rows")
+                rows = json.loads(manifest.read_text()).get("stats", {}).get(f"{split}_rows")
             except (OSError, ValueError):
                 continue
             if rows:
                 found[name] = max(found.get(name, 0), int(rows))
-    if results_root is not None and wanted - set(found):
+    if split == "test" and results_root is not None and wanted - set(found):
         for path in sorted(Path(results_root).glob("*/runs/*/run.json")):
             try:
                 run = json.loads(path.read_text())

@@ -19,7 +19,8 @@ The studies go to RESULTS/<profile>/tuning/<dataset>.json (every trial's paramet
 seed, the chosen parameters), with RESULTS/<profile>/tuning/<dataset>-sensitivity.csv and one PNG per
 method. The study file is stored after every trial: an interrupted study resumes from its stored trials
 (replayed through the seeded sampler, so it asks and chooses what an uninterrupted one would), and a finished
-study with the same settings is reused; --dry-run says which. With tuning.use: true in the profile (or
+study with the same settings is reused; --dry-run says which, and estimates the hours of the trials left
+from the cached cost calibration of this machine (grbench perf calibrate). With tuning.use: true in the profile (or
 --set tuning.use=true), `grbench run` trains each method with its chosen configuration and records the
 study in run.json.
 """
@@ -47,7 +48,7 @@ def tune_command(args: argparse.Namespace) -> int:
     from benchmark.commands.run import refuse_dirty_results
     from benchmark.suite.profiles import load_profile
     from benchmark.tuning.space import search_space
-    from benchmark.tuning.tune import study_state, tune_profile, tuning_plan
+    from benchmark.tuning.tune import stored_study, study_state, tune_profile, tuning_plan
 
     profile = load_profile(args.profile, args.set)  # validates every key and value, or raises ConfigError
     only, methods = experiment_and_method_names(args.only, args.method)
@@ -58,10 +59,21 @@ def tune_command(args: argparse.Namespace) -> int:
     for _, method in plan:
         search_space(method)  # a method without a valid search space fails before any training
     if args.dry_run:
+        from benchmark.device import resolve
+        from benchmark.tuning.apply import base_spec
+        from benchmark.tuning.cost import tuning_report
+
+        studies = []
         for dataset, method in plan:
             space = ", ".join(f"{k} {v}" for k, v in sorted(search_space(method).items()))
             state = study_state(profile, Path(args.results), dataset, method)
             print(f"{dataset}\t{method}\t{profile.tuning.trials} trials\t{space}\t{state}")
+            stored = stored_study(profile, Path(args.results), dataset, method)
+            studies.append((base_spec(profile, dataset, method), profile.tuning.trials,
+                            len(stored["trials"]) if stored else 0))
+        # what is left to score and how long it takes here, from the cached per-step costs (grbench perf calibrate)
+        for line in tuning_report(studies, device=str(resolve())):
+            print(line)
         return 0
     refuse_dirty_results(Path(args.results), args.allow_dirty, "grbench tune")
     for summary in tune_profile(profile, Path(args.results), only=only, methods=methods, data_dir=args.data_dir):

@@ -155,8 +155,11 @@ def _tuning(profile_dir: Path, profile: str, method: str) -> str:
         parts.append(f'<h3>Tuning study (<a href="{url}">{escape.text(f.name)}</a>)</h3>\n')
         facts = [(k, entry[k]) for k in ("metric", "direction", "n_trials", "sampler", "space", "chosen") if k in entry]
         trials = entry.get("trials") if isinstance(entry.get("trials"), list) else []
-        facts = [(k, f"none yet: unfinished, {len(trials)} of {entry.get('n_trials')} trials scored"
-                  if k == "chosen" and v is None else v) for k, v in facts]
+        # benchmark.tuning.study.finished, on a file that may hold anything
+        n_trials = entry.get("n_trials")
+        unfinished = entry.get("chosen") is None or (isinstance(n_trials, int) and len(trials) < n_trials)
+        facts = [(k, f"none yet: unfinished, {len(trials)} of {n_trials} trials scored"
+                  if k == "chosen" and unfinished else v) for k, v in facts]
         parts.append(definitions((escape.text(k), escape.text(json.dumps(v, sort_keys=True)
                                                                if isinstance(v, (dict, list)) else v))
                                  for k, v in facts))
@@ -164,8 +167,11 @@ def _tuning(profile_dir: Path, profile: str, method: str) -> str:
                  escape.text(t.get("score", ""))] for t in trials if isinstance(t, dict)]
         if rows:
             parts.append(table(["trial", "parameters", "score"], rows, numeric=[True, False, True]))
+    # <dataset>-<method>.png beside <dataset>.json: matched whole, since method names share parts ("raddpo" is
+    # a part of "raddpo-no-tlgd", "sdpo" of "raddpo-sdpo")
+    plots = {f"{f.stem}-{method}.png" for f in files if f.suffix == ".json"}
     for f in files:
-        if f.suffix == ".png" and method in f.stem.split("-"):
+        if f.name in plots:
             url = escape.path_url("..", "files", profile, TUNING_DIR, f.name)
             parts.append(f'<figure><img src="{url}" alt="{escape.attr(f.name)}"><figcaption>'
                          f"{escape.text(f.name)}</figcaption></figure>\n")

@@ -159,7 +159,15 @@ def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_p
     import json
 
     (root / PROFILE / "tuning" / "amazon18-scientific.json").write_text(json.dumps(study))
+    for method in ("dpo", "raddpo", "raddpo-no-tlgd", "raddpo-sdpo"):
+        (root / PROFILE / "tuning" / f"amazon18-scientific-{method}.png").write_bytes(b"\x89PNG")
     build_site(root, tmp_path / "site")
+    # each method page shows its own sensitivity plot only, though method names share parts
+    for method in ("dpo", "raddpo"):
+        html = (tmp_path / "site" / "methods" / f"{method}.html").read_text(encoding="utf-8")
+        shown = [name for name in ("dpo", "raddpo", "raddpo-no-tlgd", "raddpo-sdpo")
+                 if f'alt="amazon18-scientific-{name}.png"' in html]
+        assert shown == [method]
     page = (tmp_path / "site" / "methods" / "dpo.html").read_text(encoding="utf-8")
     assert page.count("<polyline") == 2                              # loss and lr against step
     assert "loss_curve.csv</a>" in page and "Tuning study" in page

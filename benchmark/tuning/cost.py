@@ -1,0 +1,84 @@
+"""How long the studies of ``grbench tune`` still take here: the cost model (``benchmark.costmodel``) applied to
+the trials not yet stored.
+
+A trial trains the method with its full preference budget from the shared SFT checkpoint of the profile's
+first seed (no validation curve) and beam-searches the validation split (``eval.max_queries`` of it), so::
+
+    study = trials left * (train(method budget) + decode(validation queries))
+    + one SFT checkpoint and one data preparation per dataset, charged to its first study with trials left
+
+The SFT checkpoint and the preparation are charged even where already cached, as ``grbench run --dry-run``
+does: the estimate is what the studies cost on a fresh cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from benchmark import costmodel
+from benchmark.costmodel import Calibration, ExperimentCost
+
+
+def trial_budget(spec, valid_rows: int | None) -> costmodel.RunBudget:
+    """The budget of one trial of ``spec`` (its training, and beam search over the validation queries)."""
+    import dataclasses
+
+    config = spec.compute_config()
+    budget = costmodel.budget_from_config(config, valid_rows)
+    return dataclasses.replace(budget, curve_points=0, curve_queries=0)
+
+
+def study_costs(calibration: Calibration, studies: Sequence[tuple[Any, int, int]],
+                valid_rows: Mapping[str, int]) -> list[ExperimentCost]:
+    """One row per study: ``studies`` holds (base spec, trials of the study, trials stored). The validation
+    scoring is counted under ``curve`` (the table's "valid h" column), so "test h" stays 0: a study never
+    touches the test split."""
+    from benchmark.artifacts import hash_json
+
+    rows, charged_sft, charged_data = [], set(), set()
+    for spec, trials, stored in studies:
+        left = max(trials - stored, 0)
+        row = ExperimentCost(f"{spec.dataset}/{spec.method}", planned=trials, stored=min(stored, trials),
+                             to_compute=left)
+        if left:
+            budget = trial_budget(spec, valid_rows.get(spec.dataset))
+            row.train = left * costmodel.train_seconds(calibration, budget)
+            row.curve = left * costmodel.decode_seconds(calibration, budget.size, budget.beam_width,
+                                                        budget.eval_queries)
+            config = spec.compute_config()
+            data_key = hash_json([config["dataset"], config["data"], config["sids"]])
+            if data_key not in charged_data:
+                charged_data.add(data_key)
+                row.prepare = calibration.prepare_seconds
+            sft_key = hash_json(spec.sft_config())
+            if sft_key not in charged_sft:
+                charged_sft.add(sft_key)
+                row.sft = costmodel.sft_seconds(calibration, budget.size, int(config["sft"]["steps"]),
+                                                int(config["sft"]["batch_size"]))
+        rows.append(row)
+    return rows
+
+
+def tuning_report(studies: Sequence[tuple[Any, int, int]], device: str = "cpu") -> list[str]:
+    """The lines ``grbench tune --dry-run`` prints after the study list: per study and in total, trials
+    planned, stored and left, and the estimated hours from the cached calibration of this machine (or the
+    command that makes one)."""
+    calibration, missing = costmodel.cached_calibration({spec.model_size for spec, _, _ in studies}, device)
+    if calibration is None or missing:
+        return [missing]
+    datasets = {spec.dataset for spec, _, _ in studies}
+    valid_rows = costmodel.test_split_sizes(datasets, split="valid")
+    rows = study_costs(calibration, studies, valid_rows)
+    lines = [f"estimated cost of the trials left on this machine ({calibration.threads} threads on "
+             f"{calibration.device}; calibration {costmodel.calibration_path(calibration.fingerprint)}; one SFT "
+             "checkpoint and one data preparation per dataset counted even where cached; 'runs' are trials):",
+             *costmodel.format_plan(calibration, rows, label="study")]
+    for name in sorted(datasets - set(valid_rows)):
+        if any(spec.dataset == name and spec.eval.get("max_queries") is None for spec, _, _ in studies):
+            lines.append(f"note: the validation split size of {name} is unknown (not built yet): its scoring is "
+                         "not counted")
+    warning = costmodel.load_warning(calibration)
+    if warning:
+        lines.append(f"warning: {warning}")
+    return lines
