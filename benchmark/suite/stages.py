@@ -154,6 +154,13 @@ def method_key(spec: RunSpec, prepared: Prepared, snapshot_steps: tuple[int, ...
     return hash_json({**spec.training_config(), **prepared.hashes, "sft": sft_key(spec, prepared), **snapshots})
 
 
+def snapshot_steps(spec: RunSpec) -> tuple[int, ...]:
+    """The steps a run of ``spec`` keeps snapshots at for its validation curve (``curves.points`` evenly spaced
+    steps of its preference budget; none without a curve). Part of the checkpoint's cache key: a tuning trial
+    keeps the same ones, so the run of the chosen configuration reuses the trial's training."""
+    return curves.curve_steps(resolve(spec).preference.steps, spec.curve_settings()["points"])
+
+
 def method_checkpoint(spec: RunSpec, prepared: Prepared, sft_dir: Path, snapshot_steps: tuple[int, ...] = ()):
     """Align the SFT checkpoint with ``spec.method`` under the profile's preference budget.
 
@@ -215,7 +222,7 @@ def evaluate_trained(spec: RunSpec, prepared: Prepared) -> tuple[Evaluation, dic
 
     resolved = resolve(spec)
     settings = spec.curve_settings()
-    steps = curves.curve_steps(resolved.preference.steps, settings["points"])
+    steps = snapshot_steps(spec)
     sft_dir = sft_checkpoint(spec, prepared)
     trained = method_checkpoint(spec, prepared, sft_dir, steps)
     curve, reported = None, trained.checkpoint_dir

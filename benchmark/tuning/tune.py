@@ -47,13 +47,14 @@ def withhold_test(prepared):
 
 
 def score_trial(spec, metric: str, data_dir: str | None) -> float:
-    """Train ``spec`` from its seed's shared SFT checkpoint and score ``metric`` on the validation split."""
+    """Train ``spec`` from its seed's shared SFT checkpoint and score ``metric`` on the validation split. The
+    training keeps the snapshots a run of ``spec`` keeps for its validation curve, so that run reuses it."""
     from benchmark.suite.matrix import resolve
-    from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint
+    from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, snapshot_steps
 
     prepared = withhold_test(prepare(spec, data_dir))
     sft_dir = sft_checkpoint(spec, prepared)
-    trained = method_checkpoint(spec, prepared, sft_dir)
+    trained = method_checkpoint(spec, prepared, sft_dir, snapshot_steps(spec))
     evaluation = evaluate(trained.checkpoint_dir, prepared, resolve(spec).eval, split=SPLIT)
     if metric not in evaluation.per_query:
         raise DataError(f"The selection metric {metric!r} is not computed under this profile's eval settings; "

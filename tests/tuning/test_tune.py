@@ -161,8 +161,12 @@ def test_run_uses_the_chosen_configuration_and_records_the_study(tuned, monkeypa
     root, cache = tuned
     monkeypatch.setenv("GRBENCH_CACHE", str(cache))
     profile = load_profile("smoke", [*TINY, "tuning.use=true"])
+    trained_before = sorted(p.name for p in (cache / "checkpoints" / "runs").iterdir())
+    assert len(trained_before) == 2  # one training per trial, each with the run's curve snapshots
     summary = run_suite(profile, root, only=("table1",), methods=METHODS)
     assert summary.executed == 1
+    # the run trained nothing: it is the chosen trial's training, snapshots for its validation curve included
+    assert sorted(p.name for p in (cache / "checkpoints" / "runs").iterdir()) == trained_before
     (run,) = load_runs(root / "smoke")
     entry = _entry(root)
     tuning_record = run.result.tuning
@@ -170,7 +174,7 @@ def test_run_uses_the_chosen_configuration_and_records_the_study(tuned, monkeypa
     assert tuning_record["params"] == entry["chosen"]["params"]
     assert run.result.config["method_config"]["beta"] == entry["chosen"]["params"]["beta"]
     assert run.result.config["preference"]["lr"] == entry["chosen"]["params"]["lr"]
-    # the run is the chosen trial's configuration on the same seed: its training checkpoint was reused
+    # the run is the chosen trial's configuration on the same seed
     chosen = entry["trials"][entry["chosen"]["trial"]]
     assert run.result.compute_key == chosen["compute_key"]
     assert run.result.hashes.sft_checkpoint_hash is not None
