@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,18 @@ def tune_method(profile, dataset: str, method: str, data_dir: str | None, *,
     newly scored trial."""
     settings = study_settings(profile, dataset, method)
     base = base_spec(profile, dataset, method)
+    timing: dict[str, float] = {}
 
     def objective(params: dict[str, float]) -> float:
-        return score_trial(apply_params(base, params), settings["metric"], data_dir)
+        start = time.perf_counter()
+        score = score_trial(apply_params(base, params), settings["metric"], data_dir)
+        timing["seconds"] = time.perf_counter() - start
+        return score
 
     def on_trial(trials: list[dict[str, Any]]) -> None:
         trials[-1]["compute_key"] = apply_params(base, trials[-1]["params"]).compute_key
+        if "seconds" in timing:  # wall time of training + validation scoring (+ the SFT checkpoint when trained)
+            trials[-1]["seconds"] = round(timing.pop("seconds"), 1)
         if store is not None:
             store({**settings, "trials": list(trials), "chosen": None})
 

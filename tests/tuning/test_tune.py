@@ -55,6 +55,11 @@ def _entry(root: Path) -> dict:
     return read_study(study_path(root, "smoke", "synthetic"))["methods"]["dpo"]
 
 
+def _untimed(trials: list[dict]) -> list[dict]:
+    """Trials without their measured wall time, the one field two identical studies do not share."""
+    return [{k: v for k, v in t.items() if k != "seconds"} for t in trials]
+
+
 class PoisonedSplit:
     """A test split that fails any use: the stages get it in place of the real one."""
 
@@ -83,7 +88,8 @@ def test_a_trial_cannot_see_the_test_split(tuned, tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(stages, "evaluate", spying_evaluate)
     _tune(tmp_path, tuned[1])  # the module's cache: the trials' checkpoints are reused, the scoring reruns
     assert splits == ["valid", "valid"]
-    assert _entry(tmp_path) == _entry(tuned[0])
+    poisoned, real = _entry(tmp_path), _entry(tuned[0])
+    assert poisoned["chosen"] == real["chosen"] and _untimed(poisoned["trials"]) == _untimed(real["trials"])
 
 
 def test_the_stages_get_the_test_split_withheld() -> None:
@@ -97,13 +103,14 @@ def test_two_studies_with_the_same_seed_choose_the_same_configuration(tuned, tmp
     """A second study from scratch (its own cache: the SFT checkpoint and every trial retrained) matches."""
     _tune(tmp_path / "results", tmp_path / "cache")
     first, second = _entry(tuned[0]), _entry(tmp_path / "results")
-    assert second["chosen"] == first["chosen"] and second["trials"] == first["trials"]
+    assert second["chosen"] == first["chosen"] and _untimed(second["trials"]) == _untimed(first["trials"])
     assert first["sampler"]["seed"] == 0 and first["n_trials"] == 2 and first["metric"] == "halluc"
 
 
 def test_study_file_and_sensitivity_outputs(tuned) -> None:
     entry = _entry(tuned[0])
     assert [t["number"] for t in entry["trials"]] == [0, 1]
+    assert all(t["seconds"] > 0 for t in entry["trials"])  # each trial's measured wall time
     assert set(entry["space"]) == {"beta", "lr"} and entry["direction"] == "minimize"
     best = min(entry["trials"], key=lambda t: (t["score"], t["number"]))
     assert entry["chosen"] == {"trial": best["number"], "params": best["params"], "score": best["score"]}
@@ -140,7 +147,7 @@ def test_an_interrupted_study_is_stored_and_resumes_where_it_stopped(tuned, tmp_
     with pytest.raises(KeyboardInterrupt):
         _tune(tmp_path, tuned[1])  # the module's cache: trial checkpoints are reused, the scoring reruns
     partial, whole = _entry(tmp_path), _entry(tuned[0])
-    assert partial["chosen"] is None and partial["trials"] == whole["trials"][:1]
+    assert partial["chosen"] is None and _untimed(partial["trials"]) == _untimed(whole["trials"][:1])
     assert pd.read_csv(tmp_path / "smoke" / "tuning" / "synthetic-sensitivity.csv")["chosen"].sum() == 0
     monkeypatch.setenv("GRBENCH_CACHE", str(tuned[1]))
     with pytest.raises(ConfigError, match=r"is unfinished: 1 of 2 trials scored\. Run `grbench tune --profile "
@@ -154,7 +161,10 @@ def test_an_interrupted_study_is_stored_and_resumes_where_it_stopped(tuned, tmp_
     calls.clear()
     (summary,) = _tune(tmp_path, tuned[1])
     assert calls == [whole["trials"][1]["compute_key"]]  # trial 0 was replayed from the file, not scored
-    assert summary["reused"] is False and _entry(tmp_path) == whole
+    resumed = _entry(tmp_path)
+    assert summary["reused"] is False and resumed["chosen"] == whole["chosen"]
+    assert _untimed(resumed["trials"]) == _untimed(whole["trials"])
+    assert resumed["trials"][0] == partial["trials"][0]  # the stored trial kept as stored, its time included
 
 
 def test_run_uses_the_chosen_configuration_and_records_the_study(tuned, monkeypatch) -> None:
