@@ -70,7 +70,7 @@ def tune_command(args: argparse.Namespace) -> int:
             print(f"{dataset}\t{method}\t{profile.tuning.trials} trials\t{space}\t{state}")
             stored = stored_study(profile, Path(args.results), dataset, method)
             studies.append((base_spec(profile, dataset, method), profile.tuning.trials,
-                            len(stored["trials"]) if stored else 0))
+                            stored["trials"] if stored else []))
         # what is left to score and how long it takes here, from the cached per-step costs (grbench perf calibrate)
         for line in tuning_report(studies, device=str(resolve())):
             print(line)

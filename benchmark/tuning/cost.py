@@ -60,16 +60,39 @@ def study_costs(calibration: Calibration, studies: Sequence[tuple[Any, int, int]
     return rows
 
 
-def tuning_report(studies: Sequence[tuple[Any, int, int]], device: str = "cpu") -> list[str]:
+def timing_checks(calibration: Calibration, studies: Sequence[tuple[Any, Sequence[Mapping[str, Any]]]],
+                  valid_rows: Mapping[str, int]) -> list[str]:
+    """Estimate against measurement: for each study whose stored trials recorded their wall ``seconds``, the
+    median measured trial beside the estimated one (the median, because a study's first trial on a fresh
+    cache also trains the SFT checkpoint)."""
+    import statistics
+
+    lines = []
+    for spec, stored in studies:
+        seconds = [float(t["seconds"]) for t in stored if isinstance(t.get("seconds"), (int, float))]
+        if not seconds:
+            continue
+        budget = trial_budget(spec, valid_rows.get(spec.dataset))
+        estimate = (costmodel.train_seconds(calibration, budget)
+                    + costmodel.decode_seconds(calibration, budget.size, budget.beam_width, budget.eval_queries))
+        measured = statistics.median(seconds)
+        lines.append(f"check {spec.dataset}/{spec.method}: {len(seconds)} stored trials timed, median {measured:.0f} "
+                     f"s per trial against {estimate:.0f} s estimated (estimate / measured "
+                     f"{estimate / measured:.2f})")
+    return lines
+
+
+def tuning_report(studies: Sequence[tuple[Any, int, Sequence[Mapping[str, Any]]]], device: str = "cpu") -> list[str]:
     """The lines ``grbench tune --dry-run`` prints after the study list: per study and in total, trials
     planned, stored and left, and the estimated hours from the cached calibration of this machine (or the
-    command that makes one)."""
+    command that makes one); then, where stored trials were timed, the estimate beside their measured time.
+    ``studies``: (base spec, trials of the study, the stored trials)."""
     calibration, missing = costmodel.cached_calibration({spec.model_size for spec, _, _ in studies}, device)
     if calibration is None or missing:
         return [missing]
     datasets = {spec.dataset for spec, _, _ in studies}
     valid_rows = costmodel.test_split_sizes(datasets, split="valid")
-    rows = study_costs(calibration, studies, valid_rows)
+    rows = study_costs(calibration, [(spec, n, len(stored)) for spec, n, stored in studies], valid_rows)
     lines = [f"estimated cost of the trials left on this machine ({calibration.threads} threads on "
              f"{calibration.device}; calibration {costmodel.calibration_path(calibration.fingerprint)}; one SFT "
              "checkpoint and one data preparation per dataset counted even where cached; 'runs' are trials):",
@@ -78,6 +101,7 @@ def tuning_report(studies: Sequence[tuple[Any, int, int]], device: str = "cpu") 
         if any(spec.dataset == name and spec.eval.get("max_queries") is None for spec, _, _ in studies):
             lines.append(f"note: the validation split size of {name} is unknown (not built yet): its scoring is "
                          "not counted")
+    lines += timing_checks(calibration, [(spec, stored) for spec, _, stored in studies], valid_rows)
     warning = costmodel.load_warning(calibration)
     if warning:
         lines.append(f"warning: {warning}")

@@ -11,7 +11,7 @@ from benchmark.cli import main
 from benchmark.costmodel import Calibration
 from benchmark.suite.profiles import load_profile
 from benchmark.tuning.apply import base_spec
-from benchmark.tuning.cost import study_costs, trial_budget
+from benchmark.tuning.cost import study_costs, timing_checks, trial_budget
 
 
 def fake_calibration() -> Calibration:
@@ -62,3 +62,13 @@ def test_cli_dry_run_prints_the_estimate(monkeypatch, capsys, tmp_path) -> None:
     assert out[-2].split() == ["synthetic/sft", "2", "0", "0", "2", "0.00", "0.28", "0.02", "0.00", "0.31", "0.61"]
     assert out[-1].split() == ["total", "4", "0", "0", "4", "5.44", "0.71", "0.04", "0.00", "6.20", "12.40"]
     assert out[-4].split()[0] == "study" and out[-4].split()[-1] == "CPU-h"
+
+
+def test_timing_check_against_the_stored_trials_measured_seconds() -> None:
+    cal = fake_calibration()
+    # the first trial also trained the SFT checkpoint: the median ignores it; a trial without seconds is skipped
+    stored = [{"seconds": 5000.0}, {"seconds": 700.0}, {"seconds": 800.0}, {}]
+    (line,) = timing_checks(cal, [(_spec("dpo"), stored), (_spec("sft"), [{}])], {"synthetic": 40})
+    # estimate: 16 x 16 x 3.0 = 768 s training + 40 x 0.4 = 16 s validation = 784 s; median 800 s
+    assert line == ("check synthetic/dpo: 3 stored trials timed, median 800 s per trial against 784 s estimated "
+                    "(estimate / measured 0.98)")
