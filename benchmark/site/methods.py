@@ -164,9 +164,10 @@ def _tuning(profile_dir: Path, profile: str, method: str) -> str:
                                                                if isinstance(v, (dict, list)) else v))
                                  for k, v in facts))
         rows = [[escape.text(t.get("number", "")), escape.text(json.dumps(t.get("params", {}), sort_keys=True)),
-                 escape.text(t.get("score", ""))] for t in trials if isinstance(t, dict)]
-        if rows:
-            parts.append(table(["trial", "parameters", "score"], rows, numeric=[True, False, True]))
+                 escape.text(t.get("score", "")), escape.text(t.get("seconds", ""))]
+                for t in trials if isinstance(t, dict)]
+        if rows:  # seconds: the trial's wall time, where the study recorded it
+            parts.append(table(["trial", "parameters", "score", "seconds"], rows, numeric=[True, False, True, True]))
     # <dataset>-<method>.png beside <dataset>.json: matched whole, since method names share parts ("raddpo" is
     # a part of "raddpo-no-tlgd", "sdpo" of "raddpo-sdpo")
     plots = {f"{f.stem}-{method}.png" for f in files if f.suffix == ".json"}

@@ -13,6 +13,7 @@ does: the estimate is what the studies cost on a fresh cache.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,8 +23,6 @@ from benchmark.costmodel import Calibration, ExperimentCost
 
 def trial_budget(spec, valid_rows: int | None) -> costmodel.RunBudget:
     """The budget of one trial of ``spec`` (its training, and beam search over the validation queries)."""
-    import dataclasses
-
     config = spec.compute_config()
     budget = costmodel.budget_from_config(config, valid_rows)
     return dataclasses.replace(budget, curve_points=0, curve_queries=0)

@@ -151,7 +151,7 @@ def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_p
     study = {"schema_version": 1, "methods": {"dpo": {
         "metric": "target_hit@10", "direction": "maximize", "n_trials": 2,
         "space": {"beta": {"low": 0.1, "high": 10, "log": True}},
-        "trials": [{"number": 0, "params": {"beta": 0.5}, "score": 0.25},
+        "trials": [{"number": 0, "params": {"beta": 0.5}, "score": 0.25, "seconds": 298.5},
                    {"number": 1, "params": {"beta": "<i>2</i>"}, "score": 0.5}],
         "chosen": {"trial": 1, "params": {"beta": 2.0}, "score": 0.5}},
         "sft": {"metric": "target_hit@10", "n_trials": 16, "space": {"lr": {"low": 1e-5, "high": 1e-2, "log": True}},
@@ -172,6 +172,7 @@ def test_training_curve_and_tuning_study_where_stored(small_results: Path, tmp_p
     assert page.count("<polyline") == 2                              # loss and lr against step
     assert "loss_curve.csv</a>" in page and "Tuning study" in page
     assert "<td>{&quot;beta&quot;: &quot;&lt;i&gt;2&lt;/i&gt;&quot;}</td>" in page and "<i>" not in page
+    assert ">seconds</th>" in page and ">298.5</td>" in page  # a trial's recorded wall time
     assert (tmp_path / "site" / "files" / PROFILE / "tuning" / "amazon18-scientific.json").is_file()
     sft_page = (tmp_path / "site" / "methods" / "sft.html").read_text(encoding="utf-8")
     assert "No training curve" in sft_page
