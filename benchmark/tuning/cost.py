@@ -21,11 +21,16 @@ from benchmark import costmodel
 from benchmark.costmodel import Calibration, ExperimentCost
 
 
+def trial_run(spec, valid_rows: int | None) -> costmodel.PlannedRun:
+    """One trial of ``spec`` as the cost model plans a run (``costmodel.planned_runs``: its budget, prepared data
+    and SFT checkpoint), beam-searching the validation queries and keeping no validation curve."""
+    (run,) = costmodel.planned_runs([spec], {} if valid_rows is None else {spec.dataset: valid_rows})
+    return dataclasses.replace(run, budget=dataclasses.replace(run.budget, curve_points=0, curve_queries=0))
+
+
 def trial_budget(spec, valid_rows: int | None) -> costmodel.RunBudget:
     """The budget of one trial of ``spec`` (its training, and beam search over the validation queries)."""
-    config = spec.compute_config()
-    budget = costmodel.budget_from_config(config, valid_rows)
-    return dataclasses.replace(budget, curve_points=0, curve_queries=0)
+    return trial_run(spec, valid_rows).budget
 
 
 def study_costs(calibration: Calibration, studies: Sequence[tuple[Any, int, int]],
@@ -33,28 +38,22 @@ def study_costs(calibration: Calibration, studies: Sequence[tuple[Any, int, int]
     """One row per study: ``studies`` holds (base spec, trials of the study, trials stored). The validation
     scoring is counted under ``curve`` (the table's "valid h" column), so "test h" stays 0: a study never
     touches the test split."""
-    from benchmark.artifacts import hash_json
-
     rows, charged_sft, charged_data = [], set(), set()
     for spec, trials, stored in studies:
         left = max(trials - stored, 0)
         row = ExperimentCost(f"{spec.dataset}/{spec.method}", planned=trials, stored=min(stored, trials),
                              to_compute=left)
         if left:
-            budget = trial_budget(spec, valid_rows.get(spec.dataset))
-            row.train = left * costmodel.train_seconds(calibration, budget)
-            row.curve = left * costmodel.decode_seconds(calibration, budget.size, budget.beam_width,
-                                                        budget.eval_queries)
-            config = spec.compute_config()
-            data_key = hash_json([config["dataset"], config["data"], config["sids"]])
-            if data_key not in charged_data:
-                charged_data.add(data_key)
+            run = trial_run(spec, valid_rows.get(spec.dataset))
+            cost = costmodel.run_cost(calibration, run.budget)
+            row.train, row.curve = left * cost.train, left * cost.eval
+            if run.prepare_key not in charged_data:
+                charged_data.add(run.prepare_key)
                 row.prepare = calibration.prepare_seconds
-            sft_key = hash_json(spec.sft_config())
-            if sft_key not in charged_sft:
-                charged_sft.add(sft_key)
-                row.sft = costmodel.sft_seconds(calibration, budget.size, int(config["sft"]["steps"]),
-                                                int(config["sft"]["batch_size"]))
+            if run.sft is not None and run.sft[0] not in charged_sft:
+                key, size, steps, batch_size = run.sft
+                charged_sft.add(key)
+                row.sft = costmodel.sft_seconds(calibration, size, steps, batch_size)
         rows.append(row)
     return rows
 
@@ -71,9 +70,7 @@ def timing_checks(calibration: Calibration, studies: Sequence[tuple[Any, Sequenc
         seconds = [float(t["seconds"]) for t in stored if isinstance(t.get("seconds"), (int, float))]
         if not seconds:
             continue
-        budget = trial_budget(spec, valid_rows.get(spec.dataset))
-        estimate = (costmodel.train_seconds(calibration, budget)
-                    + costmodel.decode_seconds(calibration, budget.size, budget.beam_width, budget.eval_queries))
+        estimate = costmodel.run_cost(calibration, trial_budget(spec, valid_rows.get(spec.dataset))).total
         measured = statistics.median(seconds)
         lines.append(f"check {spec.dataset}/{spec.method}: {len(seconds)} stored trials timed, median {measured:.0f} "
                      f"s per trial against {estimate:.0f} s estimated (estimate / measured "
