@@ -94,7 +94,7 @@ def tune_method(profile, dataset: str, method: str, data_dir: str | None, *,
                 done: Sequence[dict[str, Any]] = (), store=None) -> dict[str, Any]:
     """One method's study on ``dataset``: its settings, every trial and the chosen parameters. ``done``: the
     trials an unfinished study stored (replayed, not retrained); ``store`` gets the unfinished entry after each
-    newly scored trial."""
+    newly scored trial but the last (the caller stores the finished entry)."""
     settings = study_settings(profile, dataset, method)
     base = base_spec(profile, dataset, method)
     timing: dict[str, float] = {}
@@ -109,7 +109,7 @@ def tune_method(profile, dataset: str, method: str, data_dir: str | None, *,
         trials[-1]["compute_key"] = apply_params(base, trials[-1]["params"]).compute_key
         if "seconds" in timing:  # wall time of training + validation scoring (+ the SFT checkpoint when trained)
             trials[-1]["seconds"] = round(timing.pop("seconds"), 1)
-        if store is not None:
+        if store is not None and len(trials) < profile.tuning.trials:  # the last trial is stored with the choice
             store({**settings, "trials": list(trials), "chosen": None})
 
     trials = run_study(search_space(method), objective, profile.tuning.trials, profile.tuning.seed,

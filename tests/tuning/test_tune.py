@@ -159,8 +159,16 @@ def test_an_interrupted_study_is_stored_and_resumes_where_it_stopped(tuned, tmp_
     assert study_line.endswith("\tresumes: 1 of 2 trials stored")
 
     calls.clear()
+    real_write, written = tuning.write_study, []
+
+    def counting_write(path, profile, dataset, methods):
+        written.append(methods["dpo"]["chosen"])
+        return real_write(path, profile, dataset, methods)
+
+    monkeypatch.setattr(tuning, "write_study", counting_write)
     (summary,) = _tune(tmp_path, tuned[1])
     assert calls == [whole["trials"][1]["compute_key"]]  # trial 0 was replayed from the file, not scored
+    assert written == [whole["chosen"]]  # the last trial is written once, with the choice
     resumed = _entry(tmp_path)
     assert summary["reused"] is False and resumed["chosen"] == whole["chosen"]
     assert _untimed(resumed["trials"]) == _untimed(whole["trials"])
