@@ -220,8 +220,11 @@ def tuning_note(experiment: ExperimentRuns) -> str:
     metric = tuned[0].result.tuning.get("metric")
     which = "All trained runs" if len(tuned) == len(trained) else f"{len(tuned)} of {len(trained)} trained runs"
     rest = "" if len(tuned) == len(trained) else "; the others the profile's defaults"
+    held = sorted({f"{name} = {value:g}" for r in tuned for name, value in (r.result.tuning.get("held") or {}).items()})
+    pinned = (f" Rows whose variant fixes a tuned parameter keep it ({', '.join(held)}) and take the study's other "
+              "choices." if held else "")
     return (f" {which} ({methods}) use the configuration their tuning study chose on the validation split by "
-            f"{metric} ({', '.join(studies)}){rest}.")
+            f"{metric} ({', '.join(studies)}){rest}.{pinned}")
 
 
 def describe_runs(experiment: ExperimentRuns) -> str:

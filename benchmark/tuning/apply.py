@@ -44,8 +44,11 @@ def tuned_specs(specs: list[RunSpec], profile: Profile, results_root: Path) -> l
     """``specs`` with each trained method's chosen configuration applied, when ``profile.tuning.use``.
 
     Every seed, size, fraction and noise level of a method on a dataset uses the one configuration chosen on
-    that dataset. A method without a study, or whose study was made from other profile settings, is a
-    ConfigError saying which ``grbench tune`` to run.
+    that dataset. A parameter that a run's variant pins (the rl experiment's fixed NLL-GRPO mixtures,
+    variant {"lam": 0.1}) keeps the variant's value, the rest of the chosen configuration applies, and run.json
+    records it under ``held``: otherwise every mixture row would silently run the study's lam under its own
+    label. A method without a study, or whose study was made from other profile settings, is a ConfigError
+    saying which ``grbench tune`` to run.
     """
     if not profile.tuning.use:
         return specs
@@ -61,7 +64,10 @@ def tuned_specs(specs: list[RunSpec], profile: Profile, results_root: Path) -> l
         if key not in records:
             records[key] = study_record(profile, spec.dataset, spec.method, Path(results_root))
         record = records[key]
-        out.append(dataclasses.replace(apply_params(spec, record["params"]), tuning=record))
+        held = {name: spec.variant[name] for name in record["params"] if name in spec.variant}
+        chosen = {name: value for name, value in record["params"].items() if name not in held}
+        out.append(dataclasses.replace(apply_params(spec, chosen),
+                                       tuning={**record, "held": held} if held else record))
     return out
 
 

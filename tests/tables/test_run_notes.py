@@ -36,3 +36,10 @@ def test_tuned_and_best_checkpoint_runs_are_named(tmp_path):
                                  "profile's defaults.")
     assert checkpoint_note(runs).startswith(" 1 of 3 trained runs report their best-validation checkpoint (the best "
                                             "target_hit@10 over 4 evenly spaced checkpoints on 300 validation")
+
+
+def test_held_parameters_are_named(tmp_path):
+    pinned = make_record(method="nll-grpo", variant={"lam": 0.1}, tuning={**STUDY, "held": {"lam": 0.1}})
+    runs = _experiment(tmp_path, make_record(method="dpo", tuning=STUDY), pinned)
+    assert tuning_note(runs).endswith("(smoke/tuning/synthetic.json). Rows whose variant fixes a tuned parameter "
+                                      "keep it (lam = 0.1) and take the study's other choices.")
