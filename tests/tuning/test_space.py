@@ -90,25 +90,31 @@ def test_params_land_in_the_method_config_and_the_preference_stage() -> None:
 
 
 def test_a_parameter_pinned_by_the_variant_is_held_and_recorded(tmp_path) -> None:
-    """The rl experiment's fixed NLL-GRPO mixtures (variant {"lam": 0.1}) keep their lam under tuning.use; the
-    study's other choices apply and run.json records what was held."""
-    from benchmark.suite.matrix import merge, spec_for
+    """The rl experiment's fixed NLL-GRPO mixtures (variant {"lam": 0.1}, ...), taken from the experiment itself,
+    keep their lam under tuning.use, at the final and the best-validation checkpoint; the study's other choices
+    apply and run.json records what was held. An unpinned nll-grpo run takes the study's lam."""
+    from benchmark.experiments import rl
+    from benchmark.suite.matrix import spec_for
     from benchmark.suite.profiles import load_profile
     from benchmark.tuning.apply import base_spec, tuned_specs
     from benchmark.tuning.study import study_path, write_study
 
     profile = load_profile("smoke", ["seeds=[0]", "tuning.use=true"])
-    base = spec_for(profile, "rl", "nll-grpo", 0)
-    pinned = dataclasses.replace(base, method_config=merge(base.method_config, {"lam": 0.1}), variant={"lam": 0.1})
+    mixtures = [s for s in rl.runs(profile, 0) if s.method == "nll-grpo"]
+    assert sorted({s.variant["lam"] for s in mixtures}) == [0.1, 0.5, 1.0] and len(mixtures) == 6
+    unpinned = spec_for(profile, "rl", "nll-grpo", 0)
     chosen = {"beta": 0.02, "lam": 1.5, "lr": 3e-5}
-    entry = {"base_key": base_spec(profile, base.dataset, "nll-grpo").compute_key, "metric": "target_hit@10",
+    entry = {"base_key": base_spec(profile, unpinned.dataset, "nll-grpo").compute_key, "metric": "target_hit@10",
              "n_trials": 1, "trials": [{"number": 0, "params": chosen, "score": 0.5}],
              "chosen": {"trial": 0, "params": chosen, "score": 0.5}}
-    write_study(study_path(tmp_path, profile.name, base.dataset), profile.name, base.dataset, {"nll-grpo": entry})
+    write_study(study_path(tmp_path, profile.name, unpinned.dataset), profile.name, unpinned.dataset,
+                {"nll-grpo": entry})
 
-    tuned, tuned_pinned = tuned_specs([base, pinned], profile, tmp_path)
+    tuned, *tuned_mixtures = tuned_specs([unpinned, *mixtures], profile, tmp_path)
     assert (tuned.method_config["lam"], tuned.method_config["beta"], tuned.preference["lr"]) == (1.5, 0.02, 3e-5)
     assert "held" not in tuned.tuning
-    assert (tuned_pinned.method_config["lam"], tuned_pinned.method_config["beta"]) == (0.1, 0.02)
-    assert tuned_pinned.preference["lr"] == 3e-5 and tuned_pinned.variant == {"lam": 0.1}
-    assert tuned_pinned.tuning["held"] == {"lam": 0.1} and tuned_pinned.tuning["params"] == chosen
+    for before, after in zip(mixtures, tuned_mixtures, strict=True):
+        lam = before.variant["lam"]
+        assert (after.method_config["lam"], after.method_config["beta"], after.preference["lr"]) == (lam, 0.02, 3e-5)
+        assert after.variant == before.variant and after.checkpoint == before.checkpoint
+        assert after.tuning["held"] == {"lam": lam} and after.tuning["params"] == chosen
