@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.commands.options import add_data_options
 from benchmark.config import apply_overrides, from_dict
 from benchmark.errors import BenchmarkError, ConfigError
-from benchmark.metrics.registry import COMPARE_METRICS
+from benchmark.metrics.registry import COMPARE_METRICS, TARGET_COMPARE_METRICS
+
+if TYPE_CHECKING:
+    from benchmark.results.reader import StoredRun
 
 EVAL_HELP = """\
 Beam-search a checkpoint over a split's queries and write per-query rankings and metrics.
@@ -25,6 +30,9 @@ COMPARE_HELP = """\
 Paired significance tests between two evaluated runs on their common queries: a seeded two-sided
 paired permutation (sign-flip) test, a paired t-test and a Wilcoxon signed-rank test per metric, with Holm
 correction across the metrics compared, and a bootstrap 95% confidence interval of the mean difference.
+Without --metrics, the metrics follow the runs' data protocol: the ordered item's HR@10, NDCG@10 and MRR and
+both hallucination rates under protocol 2; SID R@64, SID MRR, item R@100, item MRR and hallucination under
+protocol 1. Two runs of different protocols need --metrics (their target metrics measure different things).
 """
 
 
@@ -48,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                     description=COMPARE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     compare.add_argument("run_a", help="run directory (holding run.json and per_query.parquet)")
     compare.add_argument("run_b", help="run directory to compare against")
-    compare.add_argument("--metrics", default=",".join(COMPARE_METRICS), help="comma-separated metrics to test")
+    compare.add_argument("--metrics", default=None,
+                         help="comma-separated metrics to test (default: the runs' protocol's headline metrics)")
     compare.add_argument("--resamples", type=int, default=10000, help="permutation / bootstrap resamples")
     compare.add_argument("--seed", type=int, default=0, help="seed of the permutation and bootstrap generators")
     compare.set_defaults(func=run_compare)
@@ -107,6 +116,15 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_compare_metrics(runs: Sequence[StoredRun], paths: Sequence[str]) -> tuple[str, ...]:
+    """The metrics `grbench compare` tests when none are named: those of the runs' data protocol."""
+    protocols = [int(run.result.config.get("data", {}).get("protocol", 1)) for run in runs]
+    if len(set(protocols)) > 1:
+        raise BenchmarkError(f"{paths[0]} is data protocol {protocols[0]} and {paths[1]} is protocol {protocols[1]}: "
+                             "their metrics measure different targets; name the metrics to compare with --metrics.")
+    return TARGET_COMPARE_METRICS if protocols[0] >= 2 else COMPARE_METRICS
+
+
 def run_compare(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -126,7 +144,8 @@ def run_compare(args: argparse.Namespace) -> int:
     common = np.intersect1d(frames[0]["query_id"], frames[1]["query_id"])
     if common.size == 0:
         raise BenchmarkError(f"{args.run_a} and {args.run_b} share no query ids: they were not evaluated on the same split.")
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    metrics = ([m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics is not None
+               else list(default_compare_metrics(runs, (args.run_a, args.run_b))))
     for metric in metrics:
         get_metric(metric)   # an unknown name is answered with "did you mean"
         for frame, path in zip(frames, (args.run_a, args.run_b)):

@@ -316,6 +316,9 @@ SID_METRICS = ("sid_recall@8", "sid_recall@64", "sid_recall@128", "sid_mrr")
 NOISE_METRICS = ("sid_recall@64", "sid_mrr", "item_recall@100")
 # `grbench compare`'s default.
 COMPARE_METRICS = ("sid_recall@64", "sid_mrr", "item_recall@100", "item_mrr", "halluc")
+# `grbench compare`'s default on protocol-2 runs: the ordered item's headline metrics and both hallucination rates
+# (protocol 1's category-level recalls above say little about the ordered item).
+TARGET_COMPARE_METRICS = ("target_hit@10", "target_ndcg@10", "target_mrr", "halluc@1", "halluc")
 # Protocol 2's Table 1 columns: the ordered item first, then the category-level hit rate as the secondary column.
 TARGET_METRICS = (
     "halluc@1",
@@ -339,6 +342,7 @@ __all__ = [
     "NOISE_METRICS",
     "SID_METRICS",
     "TABLE1_METRICS",
+    "TARGET_COMPARE_METRICS",
     "TARGET_FAMILIES",
     "TARGET_METRICS",
     "Metric",
