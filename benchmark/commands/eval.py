@@ -118,7 +118,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def default_compare_metrics(runs: Sequence[StoredRun], paths: Sequence[str]) -> tuple[str, ...]:
     """The metrics `grbench compare` tests when none are named: those of the runs' data protocol."""
-    protocols = [int(run.result.config.get("data", {}).get("protocol", 1)) for run in runs]
+    protocols = [run.result.protocol for run in runs]
     if len(set(protocols)) > 1:
         raise BenchmarkError(f"{paths[0]} is data protocol {protocols[0]} and {paths[1]} is protocol {protocols[1]}: "
                              "their metrics measure different targets; name the metrics to compare with --metrics.")

@@ -224,6 +224,11 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def protocol(self) -> int:
+        """The data protocol the run was built under; runs stored before the setting existed are protocol 1."""
+        return int(self.config.get("data", {}).get("protocol", 1))
+
     def to_record(self, **changes: Any) -> RunRecord:
         """The writer input that reproduces this run (provenance kept), with ``changes`` applied."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(RunRecord)}

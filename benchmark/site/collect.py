@@ -142,7 +142,7 @@ def _submission(path: Path, entry: BoardEntry) -> Submission:
 
 def track_of(run: StoredRun) -> Track:
     r = run.result
-    return Track(r.dataset, int(r.config.get("data", {}).get("protocol", 1)), r.hashes.test_hash,
+    return Track(r.dataset, r.protocol, r.hashes.test_hash,
                  r.hashes.catalog_hash, int(r.config.get("eval", {}).get("beam_width", 128)), r.n_queries)
 
 

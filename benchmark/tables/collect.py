@@ -144,7 +144,7 @@ class ExperimentRuns:
     def protocol(self) -> int:
         """The data protocol of the runs (1: every item of the query's category is the truth; 2: the ordered
         item is the target and a share of queries is held out of training); a mix is an error."""
-        versions = sorted({int(r.result.config.get("data", {}).get("protocol", 1)) for r in self.runs})
+        versions = sorted({r.result.protocol for r in self.runs})
         if len(versions) != 1:
             raise DataError(f"Experiment {self.name!r} mixes runs of data protocols {versions}; a table compares "
                             "runs of one protocol. Render them from separate results directories.")

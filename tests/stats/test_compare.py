@@ -69,39 +69,37 @@ def test_grbench_compare_pairs_by_query_id_and_holm_corrects_across_metrics(tmp_
         assert line.split()[3:5] == [f"{p:.4g}", f"{p_holm:.4g}"]
 
 
-@pytest.mark.parametrize(("protocol", "expected"), [(1, "sid_recall@64"), (2, "target_hit@10")])
-def test_grbench_compare_defaults_to_the_runs_protocol_metrics(tmp_path, capsys, protocol, expected) -> None:
+def _compare_args(tmp_path, protocols, per_query):
+    """`grbench compare` arguments for two stored runs (raddpo, sft) at the given data protocols."""
     import argparse
 
+    from tests.results.factory import make_record, store_run
+
+    runs = []
+    for method, protocol in zip(("raddpo", "sft"), protocols):
+        record = make_record(method=method)
+        record.config["data"]["protocol"] = protocol
+        runs.append(store_run(tmp_path, record, per_query()))
+    return argparse.Namespace(run_a=str(runs[0]), run_b=str(runs[1]), metrics=None, resamples=99, seed=0)
+
+
+@pytest.mark.parametrize(("protocol", "expected"), [(1, "sid_recall@64"), (2, "target_hit@10")])
+def test_grbench_compare_defaults_to_the_runs_protocol_metrics(tmp_path, capsys, protocol, expected) -> None:
     from benchmark.commands.eval import run_compare
     from benchmark.metrics.registry import COMPARE_METRICS, TARGET_COMPARE_METRICS
-    from tests.results.factory import make_record, store_run
 
     names = COMPARE_METRICS if protocol == 1 else TARGET_COMPARE_METRICS
     rng = np.random.default_rng(1)
-    runs = []
-    for method in ("raddpo", "sft"):
-        record = make_record(method=method)
-        record.config["data"]["protocol"] = protocol
-        runs.append(store_run(tmp_path, record, {m: rng.random(12) for m in names}))
-    args = argparse.Namespace(run_a=str(runs[0]), run_b=str(runs[1]), metrics=None, resamples=99, seed=0)
+    args = _compare_args(tmp_path, (protocol, protocol), lambda: {m: rng.random(12) for m in names})
     assert run_compare(args) == 0
     tested = [line.split()[0] for line in capsys.readouterr().out.splitlines()[4:]]
     assert tested == list(names) and tested[0] == expected
 
 
 def test_grbench_compare_refuses_a_default_across_protocols(tmp_path) -> None:
-    import argparse
-
     from benchmark.commands.eval import run_compare
     from benchmark.metrics.registry import TARGET_COMPARE_METRICS
-    from tests.results.factory import make_record, store_run
 
-    runs = []
-    for method, protocol in (("raddpo", 2), ("sft", 1)):
-        record = make_record(method=method)
-        record.config["data"]["protocol"] = protocol
-        runs.append(store_run(tmp_path, record, {m: np.zeros(5) for m in TARGET_COMPARE_METRICS}))
-    args = argparse.Namespace(run_a=str(runs[0]), run_b=str(runs[1]), metrics=None, resamples=99, seed=0)
+    args = _compare_args(tmp_path, (2, 1), lambda: {m: np.zeros(5) for m in TARGET_COMPARE_METRICS})
     with pytest.raises(BenchmarkError, match="protocol 2 .* protocol 1: .*--metrics"):
         run_compare(args)
