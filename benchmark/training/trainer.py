@@ -526,6 +526,8 @@ def _finish(run: _Run, *, model: torch.nn.Module, tokenizer: Any, progress: _Pro
             "checkpoint_dir": ckpt.FINAL_DIR,
             "loss_curve": ckpt.CURVE_FILE,
             "versions": _versions(),
+            # threads and kernels move the floats of a training run: two builds of one key can differ
+            "environment": _environment(),
         }
         atomic_write_json(result.summary, summary)
         ckpt.remove_checkpoints(out_dir)
@@ -562,6 +564,13 @@ def _finished_result(out_dir: Path, run_key: str) -> TrainResult | None:
         rollout_tokens=int(summary.get("rollout_tokens", 0)),
         rollout_seconds=float(summary.get("rollout_seconds", 0.0)),
     )
+
+
+def _environment() -> dict[str, Any]:
+    """The numerical environment of the session that finished the run (threads, CPU dispatch, BLAS)."""
+    from benchmark.results.provenance import environment
+
+    return environment()
 
 
 def _versions() -> dict[str, str]:

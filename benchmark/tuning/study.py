@@ -7,14 +7,17 @@ The study file is one JSON per dataset and profile, ``<results>/<profile>/tuning
                               "sampler": {"name": "TPESampler", "seed": 0, "optuna": "<version>"},
                               "n_trials": 8, "space": {"beta": {"low": ..., "high": ..., "log": true}, ...},
                               "base_key": "<hash of the untuned run configuration>",
-                              "trials": [{"number": 0, "params": {...}, "score": ..., "compute_key": ...}, ...],
+                              "trials": [{"number": 0, "params": {...}, "score": ..., "compute_key": ...,
+                                          "seconds": ..., "sft_start": {"final_loss": ..., "threads": ...}}, ...],
                               "chosen": {"trial": 3, "params": {...}, "score": ...}}}}
 
 It is written by ``write_study`` only, atomically, after every trial: an interrupted ``grbench tune`` keeps the
 trials it scored. A study still short of ``n_trials`` has ``"chosen": null`` (``finished`` says which); the next
 ``grbench tune`` with the same settings replays its stored trials through the seeded sampler (no training, no
 scoring) and scores only the trials that follow, so a study resumed any number of times asks and chooses exactly
-what an uninterrupted one does. A full-profile study is hours of CPU: it may span sessions.
+what an uninterrupted one does. A full-profile study is hours of CPU: it may span sessions. ``sft_start`` names
+the build of the shared SFT checkpoint a trial started from (``tune.sft_start``); a resumed study refuses a
+different build, since an SFT checkpoint rebuilt on another thread count is another model under the same key.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.artifacts import cache_root, hash_json
-from benchmark.errors import DataError
+from benchmark.errors import ConfigError, DataError
 from benchmark.locks import key_lock
 from benchmark.tuning.apply import apply_params, base_spec
 from benchmark.tuning.space import search_space
@@ -47,20 +47,51 @@ def withhold_test(prepared):
     return dataclasses.replace(prepared, dataset=dataclasses.replace(prepared.dataset, test=WithheldSplit()))
 
 
-def score_trial(spec, metric: str, data_dir: str | None) -> float:
-    """Train ``spec`` from its seed's shared SFT checkpoint and score ``metric`` on the validation split. The
-    training keeps the snapshots a run of ``spec`` keeps for its validation curve, so that run reuses it."""
+def sft_start(sft_dir: Path) -> dict[str, Any]:
+    """Which build of the shared SFT checkpoint ``sft_dir`` is: its final training loss, and the thread count
+    it was trained on (None for a build from before the trainer recorded it). Its cache key names what it was
+    trained from, not the threads it ran on, and a build on another thread count is another model (float
+    rounding compounds over the SFT steps), so trials record this beside their scores."""
+    import json
+
+    from benchmark.training.checkpoint import SUMMARY_FILE
+
+    summary = json.loads((Path(sft_dir).parent / SUMMARY_FILE).read_text(encoding="utf-8"))
+    return {"final_loss": summary["final_loss"], "threads": (summary.get("environment") or {}).get("threads")}
+
+
+def check_sft_start(sft_dir: Path, start: dict[str, Any], expected: dict[str, Any] | None, method: str) -> None:
+    """Refuse to add trials to a study whose stored trials started from another build of the SFT checkpoint."""
+    if expected is None or start["final_loss"] == expected["final_loss"]:
+        return
+    raise ConfigError(
+        f"The SFT checkpoint {Path(sft_dir).parent} (final loss {start['final_loss']!r}, trained on "
+        f"{start['threads']} thread(s)) is not the build the stored trials of {method} started from (final loss "
+        f"{expected['final_loss']!r}, {expected['threads']} thread(s)): new trials would not be comparable with "
+        f"them. Move that directory away and let `grbench --threads {expected['threads'] or 'N'} tune ...` "
+        f"rebuild it on the stored trials' thread count, or delete the method's entry from the study file to "
+        f"start its study afresh.")
+
+
+def score_trial(spec, metric: str, data_dir: str | None,
+                expected_start: dict[str, Any] | None = None) -> tuple[float, dict[str, Any]]:
+    """Train ``spec`` from its seed's shared SFT checkpoint and score ``metric`` on the validation split; returns
+    the score and the checkpoint's ``sft_start``. ``expected_start``: that of the study's stored trials (a
+    different build is refused before any training). The training keeps the snapshots a run of ``spec`` keeps
+    for its validation curve, so that run reuses it."""
     from benchmark.suite.matrix import resolve
     from benchmark.suite.stages import evaluate, method_checkpoint, prepare, sft_checkpoint, snapshot_steps
 
     prepared = withhold_test(prepare(spec, data_dir))
     sft_dir = sft_checkpoint(spec, prepared)
+    start = sft_start(sft_dir)
+    check_sft_start(sft_dir, start, expected_start, spec.method)
     trained = method_checkpoint(spec, prepared, sft_dir, snapshot_steps(spec))
     evaluation = evaluate(trained.checkpoint_dir, prepared, resolve(spec).eval, split=SPLIT)
     if metric not in evaluation.per_query:
         raise DataError(f"The selection metric {metric!r} is not computed under this profile's eval settings; "
                         f"computed: {', '.join(sorted(evaluation.per_query))}.")
-    return float(np.mean(evaluation.per_query[metric]))
+    return float(np.mean(evaluation.per_query[metric])), start
 
 
 def tuning_plan(profile, only: tuple[str, ...] = (), methods: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -97,11 +128,14 @@ def tune_method(profile, dataset: str, method: str, data_dir: str | None, *,
     newly scored trial but the last (the caller stores the finished entry)."""
     settings = study_settings(profile, dataset, method)
     base = base_spec(profile, dataset, method)
-    timing: dict[str, float] = {}
+    timing: dict[str, Any] = {}
+    # the SFT build the study's trials started from (trials stored before it was recorded carry none)
+    known = {"start": next((t["sft_start"] for t in reversed(done) if "sft_start" in t), None)}
 
     def objective(params: dict[str, float]) -> float:
         start = time.perf_counter()
-        score = score_trial(apply_params(base, params), settings["metric"], data_dir)
+        score, known["start"] = score_trial(apply_params(base, params), settings["metric"], data_dir,
+                                            expected_start=known["start"])
         timing["seconds"] = time.perf_counter() - start
         return score
 
@@ -109,6 +143,8 @@ def tune_method(profile, dataset: str, method: str, data_dir: str | None, *,
         trials[-1]["compute_key"] = apply_params(base, trials[-1]["params"]).compute_key
         if "seconds" in timing:  # wall time of training + validation scoring (+ the SFT checkpoint when trained)
             trials[-1]["seconds"] = round(timing.pop("seconds"), 1)
+        if known["start"] is not None:
+            trials[-1]["sft_start"] = known["start"]
         if store is not None and len(trials) < profile.tuning.trials:  # the last trial is stored with the choice
             store({**settings, "trials": list(trials), "chosen": None})
 

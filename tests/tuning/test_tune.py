@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from benchmark.suite import stages
 from benchmark.suite.profiles import load_profile
 from benchmark.suite.runner import run_suite
 from benchmark.tuning import tune as tuning
-from benchmark.tuning.study import read_study, study_path
+from benchmark.tuning.study import read_study, study_path, write_study
 from benchmark.tuning.tune import WithheldSplit, tune_profile
 
 # Seconds, not minutes: a 20-step SFT checkpoint, 4 preference steps, 20 validation queries, beam 8. So small
@@ -137,11 +138,11 @@ def test_an_interrupted_study_is_stored_and_resumes_where_it_stopped(tuned, tmp_
     tuned run refuses it, and the next `grbench tune` scores trial 1 only and ends with the uninterrupted study."""
     real_score, calls = tuning.score_trial, []
 
-    def dies_in_trial_1(spec, metric, data_dir):
+    def dies_in_trial_1(spec, metric, data_dir, **kwargs):
         calls.append(spec.compute_key)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real_score(spec, metric, data_dir)
+        return real_score(spec, metric, data_dir, **kwargs)
 
     monkeypatch.setattr(tuning, "score_trial", dies_in_trial_1)
     with pytest.raises(KeyboardInterrupt):
@@ -217,3 +218,35 @@ def test_cli_dry_run_lists_the_studies(capsys: pytest.CaptureFixture) -> None:
     assert [line.split("\t")[-1] for line in lines] == ["new", "new"]
     assert main(["tune", "--profile", "smoke", "--method", "dpoo", "--dry-run"]) == 2
     assert "Did you mean 'dpo'" in capsys.readouterr().err
+
+
+def test_a_study_refuses_to_resume_from_another_build_of_the_sft_checkpoint(tuned, tmp_path, monkeypatch) -> None:
+    """Every trial records the SFT build it started from (its final loss and thread count). A study whose stored
+    trials started from another build (say, one trained on another thread count under the same cache key) is
+    refused before any training; with the stored trials' build it resumes and ends as the uninterrupted one."""
+    whole = _entry(tuned[0])
+    start = whole["trials"][0]["sft_start"]
+    assert start["threads"] >= 1 and math.isfinite(start["final_loss"])
+    assert [t["sft_start"] for t in whole["trials"]] == [start, start]
+    path = study_path(tmp_path, "smoke", "synthetic")
+    other_build = {"final_loss": start["final_loss"] + 1e-6, "threads": start["threads"] + 2}
+    write_study(path, "smoke", "synthetic",
+                {"dpo": {**whole, "chosen": None, "trials": [{**whole["trials"][0], "sft_start": other_build}]}})
+    trained, real_train = [], stages.method_checkpoint
+
+    def counting_train(*args, **kwargs):
+        trained.append(args[0].compute_key)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "method_checkpoint", counting_train)
+    expected = (rf"\(final loss {start['final_loss']!r}, trained on {start['threads']} thread\(s\)\) is not the "
+                rf"build the stored trials of dpo started from \(final loss {other_build['final_loss']!r}, "
+                rf"{other_build['threads']} thread\(s\)\).*grbench --threads {other_build['threads']} tune")
+    with pytest.raises(ConfigError, match=expected):
+        _tune(tmp_path, tuned[1])
+    assert trained == [] and _entry(tmp_path)["trials"][0]["sft_start"] == other_build  # nothing trained or lost
+
+    write_study(path, "smoke", "synthetic", {"dpo": {**whole, "chosen": None, "trials": whole["trials"][:1]}})
+    _tune(tmp_path, tuned[1])
+    assert trained == [whole["trials"][1]["compute_key"]]
+    assert _untimed(_entry(tmp_path)["trials"]) == _untimed(whole["trials"])
