@@ -526,7 +526,7 @@ def _finish(run: _Run, *, model: torch.nn.Module, tokenizer: Any, progress: _Pro
             "checkpoint_dir": ckpt.FINAL_DIR,
             "loss_curve": ckpt.CURVE_FILE,
             "versions": _versions(),
-            # threads and kernels move the floats of a training run: two builds of one key can differ
+            # the CPU dispatch level (and thread count) moves the floats of a run: two builds of one key can differ
             "environment": _environment(),
         }
         atomic_write_json(result.summary, summary)

@@ -8,7 +8,8 @@ The study file is one JSON per dataset and profile, ``<results>/<profile>/tuning
                               "n_trials": 8, "space": {"beta": {"low": ..., "high": ..., "log": true}, ...},
                               "base_key": "<hash of the untuned run configuration>",
                               "trials": [{"number": 0, "params": {...}, "score": ..., "compute_key": ...,
-                                          "seconds": ..., "sft_start": {"final_loss": ..., "threads": ...}}, ...],
+                                          "seconds": ..., "sft_start": {"final_loss": ..., "threads": ...,
+                                                                         "cpu_capability": ...}}, ...],
                               "chosen": {"trial": 3, "params": {...}, "score": ...}}}}
 
 It is written by ``write_study`` only, atomically, after every trial: an interrupted ``grbench tune`` keeps the
@@ -17,7 +18,8 @@ trials it scored. A study still short of ``n_trials`` has ``"chosen": null`` (``
 scoring) and scores only the trials that follow, so a study resumed any number of times asks and chooses exactly
 what an uninterrupted one does. A full-profile study is hours of CPU: it may span sessions. ``sft_start`` names
 the build of the shared SFT checkpoint a trial started from (``tune.sft_start``); a resumed study refuses a
-different build, since an SFT checkpoint rebuilt on another thread count is another model under the same key.
+different build, since an SFT checkpoint rebuilt under another CPU dispatch level is another model under the
+same key.
 """
 
 from __future__ import annotations

@@ -48,16 +48,22 @@ def withhold_test(prepared):
 
 
 def sft_start(sft_dir: Path) -> dict[str, Any]:
-    """Which build of the shared SFT checkpoint ``sft_dir`` is: its final training loss, and the thread count
-    it was trained on (None for a build from before the trainer recorded it). Its cache key names what it was
-    trained from, not the threads it ran on, and a build on another thread count is another model (float
-    rounding compounds over the SFT steps), so trials record this beside their scores."""
+    """Which build of the shared SFT checkpoint ``sft_dir`` is: its final training loss, and the thread count and
+    torch CPU dispatch level it was trained with (None for a build from before the trainer recorded them). Its
+    cache key names what it was trained from, not the machine it ran on, and a build under another dispatch level
+    is another model (float rounding compounds over the SFT steps), so trials record this beside their scores."""
     import json
 
     from benchmark.training.checkpoint import SUMMARY_FILE
 
     summary = json.loads((Path(sft_dir).parent / SUMMARY_FILE).read_text(encoding="utf-8"))
-    return {"final_loss": summary["final_loss"], "threads": (summary.get("environment") or {}).get("threads")}
+    environment = summary.get("environment") or {}
+    return {"final_loss": summary["final_loss"], "threads": environment.get("threads"),
+            "cpu_capability": environment.get("torch_cpu_capability")}
+
+
+def _built_on(start: dict[str, Any]) -> str:
+    return f"{start.get('threads')} thread(s), CPU dispatch {start.get('cpu_capability')}"
 
 
 def check_sft_start(sft_dir: Path, start: dict[str, Any], expected: dict[str, Any] | None, method: str) -> None:
@@ -65,12 +71,12 @@ def check_sft_start(sft_dir: Path, start: dict[str, Any], expected: dict[str, An
     if expected is None or start["final_loss"] == expected["final_loss"]:
         return
     raise ConfigError(
-        f"The SFT checkpoint {Path(sft_dir).parent} (final loss {start['final_loss']!r}, trained on "
-        f"{start['threads']} thread(s)) is not the build the stored trials of {method} started from (final loss "
-        f"{expected['final_loss']!r}, {expected['threads']} thread(s)): new trials would not be comparable with "
-        f"them. Move that directory away and let `grbench --threads {expected['threads'] or 'N'} tune ...` "
-        f"rebuild it on the stored trials' thread count, or delete the method's entry from the study file to "
-        f"start its study afresh.")
+        f"The SFT checkpoint {Path(sft_dir).parent} (final loss {start['final_loss']!r}; {_built_on(start)}) is "
+        f"not the build the stored trials of {method} started from (final loss {expected['final_loss']!r}; "
+        f"{_built_on(expected)}): new trials would not be comparable with them. Move that directory away and "
+        f"resume where the stored build was made (`grbench --threads {expected.get('threads') or 'N'} tune ...` "
+        f"on a CPU with dispatch {expected.get('cpu_capability')}), or delete the method's entry from the study "
+        f"file to start its study afresh.")
 
 
 def score_trial(spec, metric: str, data_dir: str | None,

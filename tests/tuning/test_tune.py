@@ -221,15 +221,15 @@ def test_cli_dry_run_lists_the_studies(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_a_study_refuses_to_resume_from_another_build_of_the_sft_checkpoint(tuned, tmp_path, monkeypatch) -> None:
-    """Every trial records the SFT build it started from (its final loss and thread count). A study whose stored
-    trials started from another build (say, one trained on another thread count under the same cache key) is
-    refused before any training; with the stored trials' build it resumes and ends as the uninterrupted one."""
+    """Every trial records the SFT build it started from (its final loss, thread count and CPU dispatch). A study
+    whose stored trials started from another build (say, one trained on a CPU without AVX-512 under the same
+    cache key) is refused before any training; with the stored trials' build it resumes and ends as the uninterrupted one."""
     whole = _entry(tuned[0])
     start = whole["trials"][0]["sft_start"]
-    assert start["threads"] >= 1 and math.isfinite(start["final_loss"])
+    assert start["threads"] >= 1 and start["cpu_capability"] and math.isfinite(start["final_loss"])
     assert [t["sft_start"] for t in whole["trials"]] == [start, start]
     path = study_path(tmp_path, "smoke", "synthetic")
-    other_build = {"final_loss": start["final_loss"] + 1e-6, "threads": start["threads"] + 2}
+    other_build = {"final_loss": start["final_loss"] + 1e-6, "threads": start["threads"] + 2, "cpu_capability": "X"}
     write_study(path, "smoke", "synthetic",
                 {"dpo": {**whole, "chosen": None, "trials": [{**whole["trials"][0], "sft_start": other_build}]}})
     trained, real_train = [], stages.method_checkpoint
@@ -239,9 +239,10 @@ def test_a_study_refuses_to_resume_from_another_build_of_the_sft_checkpoint(tune
         return real_train(*args, **kwargs)
 
     monkeypatch.setattr(stages, "method_checkpoint", counting_train)
-    expected = (rf"\(final loss {start['final_loss']!r}, trained on {start['threads']} thread\(s\)\) is not the "
-                rf"build the stored trials of dpo started from \(final loss {other_build['final_loss']!r}, "
-                rf"{other_build['threads']} thread\(s\)\).*grbench --threads {other_build['threads']} tune")
+    expected = (rf"\(final loss {start['final_loss']!r}; {start['threads']} thread\(s\), CPU dispatch "
+                rf"{start['cpu_capability']}\) is not the build the stored trials of dpo started from \(final loss "
+                rf"{other_build['final_loss']!r}; {other_build['threads']} thread\(s\), CPU dispatch X\).*"
+                rf"grbench --threads {other_build['threads']} tune \.\.\.` on a CPU with dispatch X")
     with pytest.raises(ConfigError, match=expected):
         _tune(tmp_path, tuned[1])
     assert trained == [] and _entry(tmp_path)["trials"][0]["sft_start"] == other_build  # nothing trained or lost
