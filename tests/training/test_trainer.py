@@ -150,7 +150,7 @@ def test_outputs_are_loadable_and_complete(tmp_path, tokenizer, sft_examples):
                                          head_tokens=int(batch.packed.token_mask.sum()))
     assert result.tokens == expected_tokens and result.flops == pytest.approx(expected_flops, rel=1e-12)
     assert summary["flops"] == result.flops and summary["wall_seconds"] > 0
-    # the numerical environment it ran in: a rebuild on another thread count is another model under the same key
+    # the numerical environment it ran in: a rebuild under another CPU dispatch level is another model, same key
     assert summary["environment"]["threads"] == torch.get_num_threads()
     assert summary["environment"]["cpu_model"] and "torch_cpu_capability" in summary["environment"]
     assert read_metadata(result.checkpoint_dir)["training"]["step"] == 4
