@@ -1,10 +1,17 @@
 """Replay the per-step training losses of every registered method, and regenerate their stored values.
 
 From a tiny SFT checkpoint (trained here, as the ``sft_checkpoint`` fixture does), each method trains 6 steps on
-the tiny preference examples and its loss curve is read back. ``regression_losses.json`` stores the curves at
-1 thread, the environment they were made in (the versions of requirements/lock.txt), and the largest relative
-difference measured between 1, 2 and 4 threads: the test's tolerance is derived from that measured spread, not
-guessed. Regenerate after a deliberate change to a loss, the trainer, the model or the lock file with
+the tiny preference examples and its loss curve is read back. The replay runs in a fresh process under the
+``portable`` determinism mode (``benchmark.determinism``: ATen, oneDNN and MKL pinned to AVX2, one intra-op
+thread), because the environment variables that pin the kernels act only when torch loads. Under the default
+mode the curves depend on the CPU's vector ISA: eg-grpo's moved by up to 6.5% between an AVX-512 and an AVX2
+AMD EPYC, far beyond any thread-count spread, so values stored on one CPU failed on the other.
+
+``regression_losses.json`` stores the portable curves, the environment they were made in (the versions of
+requirements/lock.txt, the CPU, the settings in force) and, per step, the largest relative difference between
+them and the same replay under the ``avx2`` mode (ISA pinned, thread count free) at 2 and 4 threads: the
+test's tolerance is derived from that measured spread, not guessed. Regenerate after a deliberate change to a
+loss, the trainer, the model or the lock file with
 
     tox -e regen-losses
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -24,6 +32,8 @@ from pathlib import Path
 
 STORED = Path(__file__).with_name("regression_losses.json")
 THREAD_COUNTS = (1, 2, 4)
+REPLAY_MODE = "portable"  # the stored curves: AVX2 kernels on one thread, the same bits on every x86 CPU with AVX2
+SPREAD_MODE = "avx2"  # the same kernels with the thread count free: the spread the tolerances are derived from
 # A step's tolerance is this many times the largest spread measured there across thread counts, never below the
 # floor: float32 sums reordered by a different thread split differ by a few ulps per step, and training
 # compounds them; a real change to a loss or the trainer moves the curves by orders of magnitude more.
@@ -50,7 +60,7 @@ def replay(methods: list[str], pref_examples, tokenizer, sft_checkpoint: Path, o
     return curves
 
 
-def replay_from_scratch(threads: int) -> dict[str, list[float]]:
+def replay_from_scratch(threads: int, lr: float = LR) -> dict[str, list[float]]:
     """The whole replay, fixtures included, on ``threads`` intra-op threads (one process per thread count)."""
     import faiss
     import torch
@@ -77,7 +87,7 @@ def replay_from_scratch(threads: int) -> dict[str, list[float]]:
                            build_examples(frame, catalog, tokenizer, stage="sft"),
                            quick_config(steps=30, batch_size=8, lr=1e-2, warmup_steps=3), Path(tmp) / "base")
         return replay(method_names(), build_examples(frame, catalog, tokenizer, stage="preference"), tokenizer,
-                      checkpoint.checkpoint_dir, Path(tmp) / "methods")
+                      checkpoint.checkpoint_dir, Path(tmp) / "methods", lr=lr)
 
 
 def relative_spread(curves: list[dict[str, list[float]]]) -> list[float]:
@@ -96,37 +106,70 @@ def tolerances(stored: dict) -> list[float]:
     return [max(SPREAD_FACTOR * spread, TOLERANCE_FLOOR) for spread in stored["spread"]["max_relative_per_step"]]
 
 
-def _in_subprocess(threads: int) -> dict[str, list[float]]:
-    done = subprocess.run([sys.executable, "-m", "tests.training.loss_replay", "--threads", str(threads)],
-                          check=True, capture_output=True, text=True)
+def replay_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (this process's environment) without any determinism setting: the replay applies its own mode,
+    and a variable the mode does not set (``MKL_ENABLE_INSTRUCTIONS``, a thread count) must not leak in."""
+    from benchmark import determinism
+
+    env = dict(os.environ if base is None else base)
+    for key in (*determinism.ENV_VARS, "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS"):
+        env.pop(key, None)
+    return env
+
+
+def replay_in_subprocess(threads: int = 1, mode: str = REPLAY_MODE, lr: float = LR) -> dict:
+    """``{"curves": {method: losses}, "settings": what was in force, "versions": package versions}`` of a whole
+    replay in a fresh process."""
+    command = [sys.executable, "-m", "tests.training.loss_replay", "--threads", str(threads), "--mode", mode,
+               "--lr", repr(lr)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=replay_environment())
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def write(path: Path = STORED) -> dict:
     from benchmark.results.provenance import cpu_model, package_versions
 
-    curves = {threads: _in_subprocess(threads) for threads in THREAD_COUNTS}
-    environment = {**package_versions(), "machine": platform.machine(), "cpu": cpu_model(), "threads": 1}
-    stored = {"environment": environment, "losses": curves[1],
-              "spread": {"thread_counts": list(THREAD_COUNTS),
-                         "max_relative_per_step": relative_spread([curves[t] for t in THREAD_COUNTS])}}
-    path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+    runs = {threads: replay_in_subprocess(threads, REPLAY_MODE if threads == 1 else SPREAD_MODE)
+            for threads in THREAD_COUNTS}
+    environment = {**package_versions(), "machine": platform.machine(), "cpu": cpu_model(), "threads": 1,
+                   "settings": runs[1]["settings"]}
+    stored = {"environment": environment, "losses": runs[1]["curves"],
+              "spread": {"thread_counts": list(THREAD_COUNTS), "mode": SPREAD_MODE,
+                         "max_relative_per_step": relative_spread([runs[t]["curves"] for t in THREAD_COUNTS])}}
+    text = json.dumps(stored, indent=1, sort_keys=True) + "\n"
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)  # atomic: an interrupted regeneration leaves the stored values as they were
     return stored
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, help="print the replayed curves (JSON) at this thread count")
-    parser.add_argument("--write", action="store_true", help=f"measure at {THREAD_COUNTS} threads, write {STORED.name}")
+    parser.add_argument("--mode", default=REPLAY_MODE, help=f"determinism mode of --threads (default {REPLAY_MODE})")
+    parser.add_argument("--lr", type=float, default=LR, help=f"learning rate of the replayed methods (default {LR})")
+    parser.add_argument("--write", action="store_true", help=f"replay in {REPLAY_MODE} mode and at {THREAD_COUNTS[1:]} threads in {SPREAD_MODE} mode, "
+                                                         f"write {STORED.name}")
     args = parser.parse_args(argv)
     if args.threads:
-        sys.stdout.write(json.dumps(replay_from_scratch(args.threads)) + "\n")
+        from benchmark import determinism
+
+        mode = determinism.apply(args.mode)  # before torch loads: its variables act only then
+        if mode.threads is not None and mode.threads != args.threads:
+            parser.error(f"--mode {mode.name} runs on {mode.threads} thread(s), not --threads {args.threads}")
+        curves = replay_from_scratch(args.threads, lr=args.lr)
+        from benchmark.results.provenance import package_versions
+
+        report = {"curves": curves, "settings": determinism.active_settings(), "versions": package_versions()}
+        sys.stdout.write(json.dumps(report) + "\n")
     elif args.write:
         stored = write()
         spread = ", ".join(f"{value:.2g}" for value in stored["spread"]["max_relative_per_step"])
         bounds = ", ".join(f"{value:.2g}" for value in tolerances(stored))
-        sys.stdout.write(f"wrote {STORED}\nspread across threads {THREAD_COUNTS} per step: {spread}\n"
-                         f"relative tolerance per step: {bounds}\n")
+        sys.stdout.write(f"wrote {STORED}\nspread across threads {THREAD_COUNTS} ({SPREAD_MODE} mode) per step: "
+                         f"{spread}\nrelative tolerance per step: {bounds}\n")
     else:
         parser.error("give --write or --threads N")
     return 0
