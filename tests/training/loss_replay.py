@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="print the replayed curves (JSON) at this thread count")
     parser.add_argument("--mode", default=REPLAY_MODE, help=f"determinism mode of --threads (default {REPLAY_MODE})")
     parser.add_argument("--lr", type=float, default=LR, help=f"learning rate of the replayed methods (default {LR})")
-    parser.add_argument("--write", action="store_true", help=f"replay in {REPLAY_MODE} mode and at {THREAD_COUNTS[1:]} threads in {SPREAD_MODE} mode, "
-                                                         f"write {STORED.name}")
+    parser.add_argument("--write", action="store_true",
+                        help=f"replay in {REPLAY_MODE} mode, and at {THREAD_COUNTS[1:]} threads in {SPREAD_MODE} "
+                             f"mode for the spread; write {STORED.name}")
     args = parser.parse_args(argv)
     if args.threads:
         from benchmark import determinism
