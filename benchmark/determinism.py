@@ -97,6 +97,15 @@ register_mode(Mode("strict", "as portable, plus deterministic algorithms and one
                    env=_MKL_AVX2 + _ISA_AVX2, threads=1, deterministic_algorithms=True, mkldnn=False))
 
 
+def unpinned_environment(base: dict[str, str] | os._Environ | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) without any variable that pins kernels or threads: the
+    starting point of a child process that applies a mode of its own, so nothing of the parent's leaks in."""
+    env = dict(os.environ if base is None else base)
+    for key in (*ENV_VARS, "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS"):
+        env.pop(key, None)
+    return env
+
+
 def get_mode(name: str) -> Mode:
     """The mode registered as ``name``; an unknown name raises UnknownNameError listing the available ones."""
     return MODES.get(name)

@@ -69,9 +69,7 @@ def host_supports(machine: str) -> bool:
 def point_environment(mode: determinism.Mode, machine: str, threads: int,
                       base: dict[str, str] | os._Environ | None = None) -> dict[str, str]:
     """The environment of one run: ``base`` + the machine's caps + the mode's settings within those caps."""
-    env = dict(os.environ if base is None else base)
-    for key in (*determinism.ENV_VARS, "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS"):
-        env.pop(key, None)
+    env = determinism.unpinned_environment(base)
     caps = MACHINES[machine]
     env.update(caps)
     for key, value in mode.env:

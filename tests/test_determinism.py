@@ -6,7 +6,6 @@ emulated AVX2 machine at different thread counts (measured by ``grbench perf det
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -19,15 +18,8 @@ from benchmark.registry import UnknownNameError
 RECOMMENDED = "portable"
 
 
-def _clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for key in (*determinism.ENV_VARS, "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS"):
-        env.pop(key, None)
-    return env
-
-
 def _in_subprocess(code: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", code], env=_clean_env(), capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code], env=determinism.unpinned_environment(), capture_output=True, text=True,
                           check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

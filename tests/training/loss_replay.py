@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -106,23 +105,15 @@ def tolerances(stored: dict) -> list[float]:
     return [max(SPREAD_FACTOR * spread, TOLERANCE_FLOOR) for spread in stored["spread"]["max_relative_per_step"]]
 
 
-def replay_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (this process's environment) without any determinism setting: the replay applies its own mode,
-    and a variable the mode does not set (``MKL_ENABLE_INSTRUCTIONS``, a thread count) must not leak in."""
-    from benchmark import determinism
-
-    env = dict(os.environ if base is None else base)
-    for key in (*determinism.ENV_VARS, "OMP_NUM_THREADS", "MKL_ENABLE_INSTRUCTIONS"):
-        env.pop(key, None)
-    return env
-
-
 def replay_in_subprocess(threads: int = 1, mode: str = REPLAY_MODE, lr: float = LR) -> dict:
     """``{"curves": {method: losses}, "settings": what was in force, "versions": package versions}`` of a whole
     replay in a fresh process."""
+    from benchmark import determinism
+
+    # the child applies the mode itself (before torch loads); nothing of this process's pins may leak in
     command = [sys.executable, "-m", "tests.training.loss_replay", "--threads", str(threads), "--mode", mode,
                "--lr", repr(lr)]
-    done = subprocess.run(command, check=False, capture_output=True, text=True, env=replay_environment())
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=determinism.unpinned_environment())
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
